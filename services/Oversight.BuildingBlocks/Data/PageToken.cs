@@ -1,0 +1,56 @@
+using System.Buffers.Text;
+using System.Text;
+using Oversight.BuildingBlocks.Errors;
+
+namespace Oversight.BuildingBlocks.Data;
+
+/// <summary>
+/// Opaque keyset page tokens: the sort key of the last row served, base64url-encoded, so the
+/// next page starts after it however many rows were inserted in between.
+/// </summary>
+public static class PageToken
+{
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 500;
+    private const char Separator = '\u001f';
+
+    public static string Encode(params string[] parts) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes("p1" + Separator + string.Join(Separator, parts)));
+
+    /// <summary>Decodes a token made by <see cref="Encode"/> with <paramref name="partCount"/> parts, or adds a violation.</summary>
+    public static string[]? Decode(string token, int partCount, FieldViolations violations, string field = "page_token")
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+
+        try
+        {
+            var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
+            var parts = text.Split(Separator);
+            if (parts.Length == partCount + 1 && parts[0] == "p1")
+            {
+                return parts[1..];
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        violations.Add(field, "is not a page token this service issued");
+        return null;
+    }
+
+    /// <summary>Validates a page size: 0 means the default; negative or above the maximum is an error.</summary>
+    public static int Size(int requested, FieldViolations violations, string field = "page_size")
+    {
+        if (requested < 0 || requested > MaxPageSize)
+        {
+            violations.Add(field, $"must be between 0 and {MaxPageSize}");
+            return DefaultPageSize;
+        }
+
+        return requested == 0 ? DefaultPageSize : requested;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+
+namespace Oversight.BuildingBlocks.Data;
+
+/// <summary>Which database a module stores its data in.</summary>
+public enum DatabaseProvider
+{
+    /// <summary>The embedded default and the tests.</summary>
+    Sqlite,
+    /// <summary>Compose and production.</summary>
+    SqlServer,
+}
+
+/// <summary>
+/// The few statements that differ between SQLite and SQL Server. Everything else a repository
+/// runs is written once in the subset both understand.
+/// </summary>
+public abstract class SqlDialect
+{
+    public abstract DatabaseProvider Provider { get; }
+
+    /// <summary>Appends a page clause to a query that already has an ORDER BY.</summary>
+    public abstract string Page(string orderedQuery, string limitParameter, string? offsetParameter = null);
+
+    /// <summary>An INSERT that reports the identity column it generated as its single result.</summary>
+    public abstract string InsertReturning(string table, string columns, string values, string identityColumn);
+
+    /// <summary>
+    /// Claims up to <c>@Batch</c> unsent outbox rows for <c>@Owner</c> until <c>@LeaseUntil</c>
+    /// and returns them in order; rows another relay holds are skipped.
+    /// </summary>
+    public abstract string ClaimOutboxBatch { get; }
+
+    /// <summary>True when the exception is a unique or primary key violation.</summary>
+    public abstract bool IsUniqueViolation(DbException exception);
+
+    /// <summary>True when the database was too busy to take the write (lock or deadlock).</summary>
+    public abstract bool IsContention(DbException exception);
+
+    public static SqlDialect For(DatabaseProvider provider) => provider switch
+    {
+        DatabaseProvider.Sqlite => SqliteDialect.Instance,
+        DatabaseProvider.SqlServer => SqlServerDialect.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown database provider."),
+    };
+}
+
+public sealed class SqliteDialect : SqlDialect
+{
+    public static readonly SqliteDialect Instance = new();
+
+    public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
+
+    public override string Page(string orderedQuery, string limitParameter, string? offsetParameter = null) =>
+        offsetParameter is null
+            ? $"{orderedQuery} LIMIT {limitParameter}"
+            : $"{orderedQuery} LIMIT {limitParameter} OFFSET {offsetParameter}";
+
+    public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
+        $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {identityColumn};";
+
+    // SQLite has one writer at a time, so a plain UPDATE over the first rows is already exclusive.
+    public override string ClaimOutboxBatch => """
+        UPDATE outbox_message
+           SET lease_owner = @Owner, lease_until_ms = @LeaseUntil
+         WHERE sequence IN (SELECT sequence FROM outbox_message
+                             WHERE sent_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
+                             ORDER BY sequence LIMIT @Batch)
+        RETURNING sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, body AS Body, attempts AS Attempts;
+        """;
+
+    public override bool IsUniqueViolation(DbException exception) =>
+        // SQLITE_CONSTRAINT_PRIMARYKEY (1555) and SQLITE_CONSTRAINT_UNIQUE (2067)
+        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1555 or 2067 };
+
+    public override bool IsContention(DbException exception) =>
+        exception is SqliteException { SqliteErrorCode: 5 or 6 }; // SQLITE_BUSY, SQLITE_LOCKED
+}
+
+public sealed class SqlServerDialect : SqlDialect
+{
+    public static readonly SqlServerDialect Instance = new();
+
+    public override DatabaseProvider Provider => DatabaseProvider.SqlServer;
+
+    public override string Page(string orderedQuery, string limitParameter, string? offsetParameter = null) =>
+        $"{orderedQuery} OFFSET {offsetParameter ?? "0"} ROWS FETCH NEXT {limitParameter} ROWS ONLY";
+
+    public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
+        $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.{identityColumn} VALUES ({values});";
+
+    // READPAST lets several relays share the table; UPDLOCK keeps two from claiming the same row.
+    public override string ClaimOutboxBatch => """
+        WITH next_batch AS (
+            SELECT TOP (@Batch) sequence, lease_owner, lease_until_ms
+              FROM outbox_message WITH (ROWLOCK, UPDLOCK, READPAST)
+             WHERE sent_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
+             ORDER BY sequence)
+        UPDATE next_batch SET lease_owner = @Owner, lease_until_ms = @LeaseUntil;
+
+        SELECT sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, body AS Body, attempts AS Attempts
+          FROM outbox_message
+         WHERE lease_owner = @Owner AND lease_until_ms = @LeaseUntil AND sent_at_ms IS NULL
+         ORDER BY sequence;
+        """;
+
+    public override bool IsUniqueViolation(DbException exception) =>
+        exception is SqlException { Number: 2627 or 2601 };
+
+    public override bool IsContention(DbException exception) =>
+        exception is SqlException { Number: 1205 or 1222 }; // deadlock victim, lock timeout
+}

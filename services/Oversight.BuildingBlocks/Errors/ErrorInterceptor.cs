@@ -1,0 +1,140 @@
+using System.Data.Common;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using Oversight.BuildingBlocks.Security;
+using Status = Google.Rpc.Status;
+
+namespace Oversight.BuildingBlocks.Errors;
+
+/// <summary>
+/// Translates what a handler throws into the gRPC status the design names (§8), with
+/// google.rpc details in the trailers. Permission denials are written to the module's audit
+/// before the caller hears of them. Anything unexpected is logged and answered INTERNAL.
+/// </summary>
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IEnumerable<IAccessDenialAudit> audits) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw await TranslateAsync(exception, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw await TranslateAsync(exception, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
+        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw await TranslateAsync(exception, context);
+        }
+    }
+
+    private async Task<RpcException> TranslateAsync(Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case InvalidArgumentException invalid:
+                var badRequest = new BadRequest();
+                badRequest.FieldViolations.AddRange(invalid.Violations);
+                return ToRpc(invalid.Code, invalid.Message, badRequest);
+
+            case NotFoundException notFound:
+                return ToRpc(notFound.Code, notFound.Message,
+                    new ResourceInfo { ResourceType = notFound.ResourceType, ResourceName = notFound.ResourceName });
+
+            case FailedPreconditionException precondition:
+                var failure = new PreconditionFailure();
+                failure.Violations.Add(new PreconditionFailure.Types.Violation
+                {
+                    Type = precondition.ViolationType,
+                    Subject = precondition.Subject,
+                    Description = precondition.Message,
+                });
+                return ToRpc(precondition.Code, precondition.Message, failure);
+
+            case PermissionDeniedException denied:
+                await AuditDenialAsync(denied, context);
+                return ToRpc(denied.Code, denied.Message, null);
+
+            case ServiceException service:
+                return ToRpc(service.Code, service.Message, null);
+
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
+
+            case DbException db when IsContention(db):
+                logger.LogWarning(db, "Store contention in {Method}", context.Method);
+                return ToRpc(Code.Unavailable, "The store is busy; retry shortly.",
+                    new RetryInfo { RetryDelay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200)) });
+
+            default:
+                logger.LogError(exception, "Unhandled error in {Method}", context.Method);
+                return ToRpc(Code.Internal, "An internal error occurred.", null);
+        }
+    }
+
+    private static bool IsContention(DbException exception) =>
+        Data.SqliteDialect.Instance.IsContention(exception) || Data.SqlServerDialect.Instance.IsContention(exception);
+
+    private async Task AuditDenialAsync(PermissionDeniedException denied, ServerCallContext context)
+    {
+        var caller = context.GetHttpContext().User is { Identity.IsAuthenticated: true } user ? Caller.From(user) : null;
+        foreach (var audit in audits)
+        {
+            if (!audit.Covers(context.Method))
+            {
+                continue;
+            }
+
+            try
+            {
+                await audit.RecordAsync(new AccessDenial(
+                    context.Method, caller?.OrganisationId ?? "", caller?.Kind ?? "", denied.Resource, denied.Message), CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                // The caller still hears PERMISSION_DENIED; the failed audit write is loud in the logs.
+                logger.LogError(exception, "Could not audit a permission denial in {Method}", context.Method);
+            }
+        }
+    }
+
+    private static RpcException ToRpc(Code code, string message, Google.Protobuf.IMessage? detail)
+    {
+        var status = new Status { Code = (int)code, Message = message };
+        if (detail is not null)
+        {
+            status.Details.Add(Any.Pack(detail));
+        }
+
+        return status.ToRpcException();
+    }
+}

@@ -1,0 +1,90 @@
+using Grpc.AspNetCore.HealthChecks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Security;
+
+namespace Oversight.BuildingBlocks.Hosting;
+
+/// <summary>
+/// What every Oversight process has, whichever modules it hosts: gRPC with the error
+/// interceptor, reflection, <c>grpc.health.v1</c>, HTTP <c>/healthz</c>, JWT bearer
+/// authentication, OpenTelemetry, and the clock.
+/// </summary>
+public static class OversightHosting
+{
+    public static WebApplicationBuilder AddOversightDefaults(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.MaxReceiveMessageSize = 16 * 1024 * 1024;
+        });
+        services.AddGrpcReflection();
+        services.Configure<Messaging.OutboxOptions>(builder.Configuration.GetSection("Oversight:Outbox"));
+        services.AddHealthChecks();
+        services.AddGrpcHealthChecks(health =>
+        {
+            // Answer from the checks themselves, not a periodically published copy, so SERVING
+            // means "reachable now".
+            health.UseHealthChecksCache = false;
+        });
+        services.AddOversightAuthentication(builder.Configuration);
+
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+
+        var otlp = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("oversight"))
+            .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddSource("MassTransit"))
+            .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("MassTransit"));
+        if (!string.IsNullOrWhiteSpace(otlp))
+        {
+            telemetry.WithTracing(tracing => tracing.AddOtlpExporter()).WithMetrics(metrics => metrics.AddOtlpExporter());
+        }
+
+        return builder;
+    }
+
+    /// <summary>Registers a module's readiness check under its name and maps its gRPC services to it.</summary>
+    public static IServiceCollection AddModuleHealth<TCheck>(this IServiceCollection services, string module, IEnumerable<string> grpcServiceNames)
+        where TCheck : class, IHealthCheck
+    {
+        services.AddHealthChecks().AddCheck<TCheck>(module, tags: [module]);
+        services.Configure<GrpcHealthChecksOptions>(health =>
+        {
+            foreach (var name in grpcServiceNames)
+            {
+                health.Services.Map(name, result => result.Tags.Contains(module));
+            }
+        });
+        return services;
+    }
+
+    public static WebApplication MapOversightDefaults(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcReflectionService().AllowAnonymous();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        return app;
+    }
+
+    /// <summary>Restricts endpoints to one module's port when several modules share the process.</summary>
+    public static TBuilder OnPort<TBuilder>(this TBuilder builder, int? port) where TBuilder : IEndpointConventionBuilder =>
+        port is { } value ? builder.RequireHost($"*:{value}") : builder;
+}

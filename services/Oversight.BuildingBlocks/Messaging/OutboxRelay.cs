@@ -1,0 +1,166 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Data;
+
+namespace Oversight.BuildingBlocks.Messaging;
+
+/// <summary>How a module's relay paces itself; bound from <c>Oversight:Outbox</c>.</summary>
+public sealed class OutboxOptions
+{
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>How often to look for events when no commit signalled any.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a claimed batch belongs to this relay before another may take it.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long one publish may wait for the broker's confirmation.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// Publishes a module's outbox in sequence order, with the stored event id as the message id,
+/// and marks each one sent once the broker confirmed it. A failure stops the batch (so order
+/// holds), backs off and tries again: nothing is dropped. Rows are claimed with a lease, so
+/// several instances may run a relay against one database.
+/// </summary>
+public sealed class OutboxRelay<TDatabase>(
+    TDatabase database,
+    IBus bus,
+    TimeProvider time,
+    IOptions<OutboxOptions> options,
+    ILogger<OutboxRelay<TDatabase>> logger) : BackgroundService
+    where TDatabase : ModuleDatabase
+{
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var backoff = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int published;
+            try
+            {
+                if (!database.IsReady)
+                {
+                    await Task.Delay(settings.PollInterval, stoppingToken);
+                    continue;
+                }
+
+                published = await RelayBatchAsync(settings, stoppingToken);
+                backoff = TimeSpan.Zero;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, settings.MaxBackoff.Ticks));
+                logger.LogWarning(exception, "The {Module} outbox relay failed; retrying in {Backoff}", database.Module, backoff);
+                await Task.Delay(backoff, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                continue;
+            }
+
+            if (published < settings.BatchSize)
+            {
+                await database.OutboxSignal.WaitAsync(settings.PollInterval, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Claims and publishes one batch; returns how many were published.</summary>
+    internal async Task<int> RelayBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        List<OutboxRow> batch;
+        await using (var claim = await database.BeginAsync(cancellationToken))
+        {
+            batch = (await claim.QueryAsync<OutboxRow>(database.Dialect.ClaimOutboxBatch, new
+            {
+                Owner = _owner,
+                Now = now,
+                LeaseUntil = now + (long)settings.Lease.TotalMilliseconds,
+                Batch = settings.BatchSize,
+            })).OrderBy(r => r.Sequence).ToList();
+            await claim.CommitAsync();
+        }
+
+        var sent = new List<long>(batch.Count);
+        try
+        {
+            foreach (var row in batch)
+            {
+                await PublishAsync(row, settings, cancellationToken);
+                sent.Add(row.Sequence);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var failed = batch[sent.Count];
+            await ReleaseAsync(failed, exception);
+            await MarkSentAsync(sent);
+            throw;
+        }
+
+        await MarkSentAsync(sent);
+        return sent.Count;
+    }
+
+    private async Task PublishAsync(OutboxRow row, OutboxOptions settings, CancellationToken cancellationToken)
+    {
+        var type = Outbox.ResolveType(row.MessageType)
+            ?? throw new InvalidOperationException($"Outbox message {row.MessageId} has unknown type {row.MessageType}.");
+        var message = JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
+            ?? throw new InvalidOperationException($"Outbox message {row.MessageId} has an empty body.");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.PublishTimeout);
+        var messageId = Guid.Parse(row.MessageId);
+        await bus.Publish(message, type, context => context.MessageId = messageId, timeout.Token);
+    }
+
+    private async Task MarkSentAsync(List<long> sequences)
+    {
+        if (sequences.Count == 0)
+        {
+            return;
+        }
+
+        await using var session = await database.BeginAsync(CancellationToken.None);
+        await session.ExecuteAsync(
+            "UPDATE outbox_message SET sent_at_ms = @SentAt, lease_owner = NULL, lease_until_ms = NULL WHERE sequence IN @Sequences;",
+            new { SentAt = time.GetUtcNow().ToUnixTimeMilliseconds(), Sequences = sequences });
+        await session.CommitAsync();
+    }
+
+    private async Task ReleaseAsync(OutboxRow row, Exception exception)
+    {
+        var error = exception.Message.Length > 1000 ? exception.Message[..1000] : exception.Message;
+        await using var session = await database.BeginAsync(CancellationToken.None);
+        // Release every row of this batch still held, so the next round starts again at the failed one.
+        await session.ExecuteAsync(
+            "UPDATE outbox_message SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = @Owner AND sent_at_ms IS NULL;",
+            new { Owner = _owner });
+        await session.ExecuteAsync(
+            "UPDATE outbox_message SET attempts = attempts + 1, last_error = @Error WHERE sequence = @Sequence;",
+            new { Error = error, row.Sequence });
+        await session.CommitAsync();
+    }
+
+    internal sealed class OutboxRow
+    {
+        public long Sequence { get; set; }
+        public string MessageId { get; set; } = "";
+        public string MessageType { get; set; } = "";
+        public string Body { get; set; } = "";
+        public int Attempts { get; set; }
+    }
+}

@@ -1,0 +1,96 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Consent.Application;
+using Oversight.Consent.Grpc;
+using Oversight.Consent.Infrastructure;
+using Oversight.Consent.IntegrationEvents;
+
+namespace Oversight.Consent;
+
+/// <summary>
+/// The Consent module: one <see cref="AddConsentModule"/> / <see cref="MapConsentModule"/> pair
+/// registers its gRPC services, database, consumers and background work in any host.
+/// </summary>
+public static class ConsentModule
+{
+    public const string Name = "consent";
+    public const int DefaultPort = 5101;
+
+    /// <summary>The module's gRPC services, as <c>grpc.health.v1</c> knows them.</summary>
+    public static IReadOnlyList<string> GrpcServiceNames { get; } =
+    [
+        V1.ConsentService.Descriptor.FullName,
+        V1.ConsentRegistryService.Descriptor.FullName,
+        V1.ConsentReceiptKeyService.Descriptor.FullName,
+        V1.SubjectService.Descriptor.FullName,
+        V1.ConsentAuditService.Descriptor.FullName,
+    ];
+
+    /// <param name="dataDirectory">Where the embedded default keeps its SQLite file and receipt key.</param>
+    public static WebApplicationBuilder AddConsentModule(this WebApplicationBuilder builder, string dataDirectory)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection("Oversight:Consent");
+        services.Configure<ConsentOptions>(section);
+
+        var databaseOptions = section.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (string.IsNullOrWhiteSpace(databaseOptions.ConnectionString))
+        {
+            databaseOptions.Provider = DatabaseProvider.Sqlite;
+            databaseOptions.ConnectionString = $"Data Source={Path.Combine(dataDirectory, "consent.db")}";
+        }
+
+        services.AddSingleton(new ConsentDatabase(databaseOptions));
+        services.AddSingleton<ConsentRepository>();
+        services.AddSingleton<ConsentRegistry>();
+        services.AddSingleton<ConsentRegister>();
+        services.AddSingleton<ConsentChecker>();
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
+            var path = string.IsNullOrWhiteSpace(options.ReceiptSigningKeyPath)
+                ? Path.Combine(dataDirectory, "consent-receipt-signing-key.pem")
+                : options.ReceiptSigningKeyPath;
+            return ReceiptSigner.FromFile(path, options.CreateReceiptSigningKey, options.PreviousReceiptPublicKeyPaths);
+        });
+        services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<ConsentDatabase>(
+            provider.GetRequiredService<ConsentDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.consent.v1."));
+
+        // Hosted services start in this order: schema first, then seeds, then the workers.
+        services.AddHostedService<ModuleDatabaseInitializer<ConsentDatabase>>();
+        services.AddHostedService<OrganisationSeeder>();
+        services.AddHostedService<OutboxRelay<ConsentDatabase>>();
+        services.AddSingleton<ConsentExpirySweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<ConsentExpirySweeper>());
+
+        services.AddModuleHealth<ModuleDatabaseHealthCheck<ConsentDatabase>>(Name, GrpcServiceNames);
+        services.AddBusContribution(Name, bus =>
+        {
+            bus.AddConsumer<OrganisationRegisteredConsumer, OrganisationRegisteredConsumerDefinition>();
+            bus.AddConsumer<OrganisationUpdatedConsumer, OrganisationUpdatedConsumerDefinition>();
+            bus.AddConsumer<StatutoryMandateEnactedConsumer, StatutoryMandateEnactedConsumerDefinition>();
+            bus.AddConsumer<StatutoryMandateRepealedConsumer, StatutoryMandateRepealedConsumerDefinition>();
+            bus.AddConsumer<DataDisclosedConsumer, DataDisclosedConsumerDefinition>();
+            bus.AddConsumer<SubjectErasureCompletedConsumer, SubjectErasureCompletedConsumerDefinition>();
+        });
+        return builder;
+    }
+
+    /// <param name="port">When several modules share the process, the port this module answers on.</param>
+    public static WebApplication MapConsentModule(this WebApplication app, int? port = null)
+    {
+        app.MapGrpcService<ConsentGrpcService>().OnPort(port);
+        app.MapGrpcService<RegistryGrpcService>().OnPort(port);
+        app.MapGrpcService<ReceiptKeyGrpcService>().OnPort(port);
+        app.MapGrpcService<SubjectGrpcService>().OnPort(port);
+        app.MapGrpcService<AuditGrpcService>().OnPort(port);
+        return app;
+    }
+}

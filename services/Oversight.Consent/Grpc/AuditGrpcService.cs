@@ -1,0 +1,58 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Consent.Infrastructure;
+using Oversight.Consent.V1;
+
+namespace Oversight.Consent.Grpc;
+
+/// <summary>The regulator's view of refused calls.</summary>
+public sealed class AuditGrpcService(ConsentDatabase database, ConsentRepository repository) : ConsentAuditService.ConsentAuditServiceBase
+{
+    public override async Task<ListAccessDenialsResponse> ListAccessDenials(ListAccessDenialsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var size = PageToken.Size(request.PageSize, violations);
+        long? before = null;
+        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts)
+        {
+            if (long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence))
+            {
+                before = sequence;
+            }
+            else
+            {
+                violations.Add("page_token", "is not a page token this service issued");
+            }
+        }
+
+        violations.ThrowIfAny();
+        if (!context.GetCaller().IsRegulator)
+        {
+            throw new PermissionDeniedException("Only the regulator reads the access audit.", "audit");
+        }
+
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var page = await repository.ListAccessDenialsAsync(connection, before, size + 1, context.CancellationToken);
+        var response = new ListAccessDenialsResponse();
+        response.Denials.AddRange(page.Take(size).Select(d => new V1.AccessDenial
+        {
+            Sequence = d.Sequence,
+            DenyTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(d.DeniedAtMs)),
+            CallerId = d.CallerId,
+            CallerKind = d.CallerKind,
+            Method = d.Method,
+            Resource = d.Resource,
+            Reason = d.Reason,
+        }));
+        if (page.Count > size)
+        {
+            response.NextPageToken = PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return response;
+    }
+}

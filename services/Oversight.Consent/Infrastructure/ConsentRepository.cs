@@ -1,0 +1,676 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Oversight.BuildingBlocks.Data;
+using Oversight.Consent.Model;
+
+namespace Oversight.Consent.Infrastructure;
+
+/// <summary>
+/// All SQL of the Consent module, written once in the subset SQLite and SQL Server share; the
+/// dialect supplies paging and identity returns. Reads take a connection, writes a session.
+/// </summary>
+public sealed class ConsentRepository(ConsentDatabase database)
+{
+    // Subjects per IN list: well under SQL Server's 2100-parameter limit.
+    private const int InListChunk = 500;
+
+    private static readonly JsonSerializerOptions EvidenceSerializer = new(JsonSerializerDefaults.Web);
+
+    private const string ArtefactColumns = """
+        id AS Id, subject_id AS SubjectId, controller_id AS ControllerId, recipient_id AS RecipientId,
+        purpose_id AS PurposeId, data_categories AS DataCategories, valid_from_ms AS ValidFromMs,
+        valid_until_ms AS ValidUntilMs, mode AS Mode, data_life_s AS DataLifeSeconds,
+        frequency_max AS FrequencyMax, frequency_period AS FrequencyPeriod, record_from_ms AS RecordFromMs,
+        record_until_ms AS RecordUntilMs, evidence_json AS EvidenceJson, status AS Status,
+        status_reason AS StatusReason, supersedes_id AS SupersedesId, superseded_by_id AS SupersededById,
+        created_at_ms AS CreatedAtMs, updated_at_ms AS UpdatedAtMs, version AS Version,
+        receipt_jws AS ReceiptJws, receipt_key_id AS ReceiptKeyId
+        """;
+
+    private SqlDialect Dialect => database.Dialect;
+
+    // ---- artefacts -------------------------------------------------------------------------
+
+    public async Task<ConsentArtefact?> GetAsync(DbConnection connection, string id, DbTransaction? transaction = null, CancellationToken cancellationToken = default)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<ArtefactRow>(new CommandDefinition(
+            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE id = @Id;", new { Id = id }, transaction, cancellationToken: cancellationToken));
+        return row?.ToDomain();
+    }
+
+    public Task<ConsentArtefact?> GetAsync(DbSession session, string id) =>
+        GetAsync(session.Connection, id, session.Transaction, session.CancellationToken);
+
+    public async Task InsertAsync(DbSession session, ConsentArtefact artefact)
+    {
+        var terms = artefact.Terms;
+        await session.ExecuteAsync(
+            """
+            INSERT INTO consent_artefact (id, subject_id, controller_id, recipient_id, purpose_id, data_categories,
+                valid_from_ms, valid_until_ms, mode, data_life_s, frequency_max, frequency_period, record_from_ms,
+                record_until_ms, evidence_json, status, status_reason, supersedes_id, superseded_by_id, created_at_ms,
+                updated_at_ms, version, receipt_jws, receipt_key_id)
+            VALUES (@Id, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories,
+                @ValidFrom, @ValidUntil, @Mode, @DataLife, @FrequencyMax, @FrequencyPeriod, @RecordFrom,
+                @RecordUntil, @Evidence, @Status, @StatusReason, @SupersedesId, NULL, @CreatedAt,
+                @UpdatedAt, @Version, @ReceiptJws, @ReceiptKeyId);
+            """,
+            new
+            {
+                artefact.Id,
+                artefact.SubjectId,
+                artefact.ControllerId,
+                terms.RecipientId,
+                terms.Purpose,
+                DataCategories = string.Join(' ', terms.DataCategories),
+                ValidFrom = terms.ValidFrom.ToUnixTimeMilliseconds(),
+                ValidUntil = terms.ValidUntil.ToUnixTimeMilliseconds(),
+                Mode = (int)terms.Mode,
+                DataLife = (long)terms.DataLife.TotalSeconds,
+                FrequencyMax = terms.FrequencyLimit?.MaxDeliveries,
+                FrequencyPeriod = (int?)terms.FrequencyLimit?.Period,
+                RecordFrom = terms.RecordFrom?.ToUnixTimeMilliseconds(),
+                RecordUntil = terms.RecordUntil?.ToUnixTimeMilliseconds(),
+                Evidence = JsonSerializer.Serialize(terms.Evidence, EvidenceSerializer),
+                Status = (int)artefact.StoredStatus,
+                artefact.StatusReason,
+                artefact.SupersedesId,
+                CreatedAt = artefact.CreatedAt.ToUnixTimeMilliseconds(),
+                UpdatedAt = artefact.UpdatedAt.ToUnixTimeMilliseconds(),
+                artefact.Version,
+                artefact.ReceiptJws,
+                artefact.ReceiptKeyId,
+            });
+    }
+
+    /// <summary>
+    /// Moves an artefact to a new status if it is still at <paramref name="expectedVersion"/>
+    /// (optimistic concurrency); false when another writer got there first.
+    /// </summary>
+    public async Task<bool> UpdateStatusAsync(
+        DbSession session, string id, long expectedVersion, ConsentStatus status, string? reason, string? supersededById, DateTimeOffset at)
+    {
+        var updated = await session.ExecuteAsync(
+            """
+            UPDATE consent_artefact
+               SET status = @Status, status_reason = @Reason, superseded_by_id = COALESCE(@SupersededById, superseded_by_id),
+                   updated_at_ms = @At, version = version + 1
+             WHERE id = @Id AND version = @ExpectedVersion;
+            """,
+            new { Id = id, ExpectedVersion = expectedVersion, Status = (int)status, Reason = reason, SupersededById = supersededById, At = at.ToUnixTimeMilliseconds() });
+        return updated == 1;
+    }
+
+    /// <summary>Appends a history entry; its sequence is the consistency token of the write.</summary>
+    public async Task<long> AppendChangeAsync(DbSession session, string consentId, long version, ConsentStatus status, string? reason, string actorId, DateTimeOffset at) =>
+        await session.ExecuteScalarAsync<long>(
+            Dialect.InsertReturning(
+                "consent_change",
+                "consent_id, version, status, reason, actor_id, changed_at_ms",
+                "@ConsentId, @Version, @Status, @Reason, @ActorId, @At",
+                "sequence"),
+            new { ConsentId = consentId, Version = version, Status = (int)status, Reason = reason, ActorId = actorId, At = at.ToUnixTimeMilliseconds() });
+
+    public async Task<IReadOnlyList<ConsentChange>> ListChangesAsync(DbConnection connection, string consentId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ChangeRow>(new CommandDefinition(
+            Dialect.Page(
+                """
+                SELECT sequence AS Sequence, consent_id AS ConsentId, version AS Version, status AS Status, reason AS Reason,
+                       actor_id AS ActorId, changed_at_ms AS ChangedAtMs
+                  FROM consent_change WHERE consent_id = @ConsentId AND sequence > @After ORDER BY sequence
+                """, "@Limit"),
+            new { ConsentId = consentId, After = afterSequence, Limit = limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    /// <summary>The newest change sequence: the freshness a read made now reflects.</summary>
+    public Task<long> LatestSequenceAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        LatestSequenceAsync(connection, null, cancellationToken);
+
+    public Task<long> LatestSequenceAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COALESCE(MAX(sequence), 0) FROM consent_change;", transaction: transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Artefacts newest first, by subject or by controller (optionally also by controller), after a keyset position.</summary>
+    public async Task<IReadOnlyList<ConsentArtefact>> ListAsync(
+        DbConnection connection, string? subjectId, string? controllerId, (long CreatedAtMs, string Id)? after, int limit, CancellationToken cancellationToken)
+    {
+        var filters = new List<string>();
+        if (subjectId is not null)
+        {
+            filters.Add("subject_id = @SubjectId");
+        }
+
+        if (controllerId is not null)
+        {
+            filters.Add("controller_id = @ControllerId");
+        }
+
+        if (after is not null)
+        {
+            filters.Add("(created_at_ms < @AfterCreated OR (created_at_ms = @AfterCreated AND id < @AfterId))");
+        }
+
+        var sql = Dialect.Page(
+            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE {string.Join(" AND ", filters)} ORDER BY created_at_ms DESC, id DESC",
+            "@Limit");
+        var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(sql, new
+        {
+            SubjectId = subjectId,
+            ControllerId = controllerId,
+            AfterCreated = after?.CreatedAtMs,
+            AfterId = after?.Id,
+            Limit = limit,
+        }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    /// <summary>Every artefact of one subject from one controller to one recipient: what a check weighs.</summary>
+    public async Task<IReadOnlyList<ConsentArtefact>> ForCheckAsync(
+        DbConnection connection, string subjectId, string controllerId, string recipientId, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
+            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;",
+            new { SubjectId = subjectId, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    /// <summary>The same for many subjects at once, grouped by subject.</summary>
+    public async Task<Dictionary<string, List<ConsentArtefact>>> ForBatchCheckAsync(
+        DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, string purpose, CancellationToken cancellationToken)
+    {
+        var bySubject = new Dictionary<string, List<ConsentArtefact>>(StringComparer.Ordinal);
+        foreach (var chunk in subjectIds.Chunk(InListChunk))
+        {
+            // Only this purpose's artefacts are needed to decide; whether any other purpose exists
+            // is asked separately (for the PURPOSE_NOT_COVERED reason) and only for the undecided.
+            var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
+                $"""
+                SELECT {ArtefactColumns} FROM consent_artefact
+                 WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds AND purpose_id = @Purpose;
+                """,
+                new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose }, cancellationToken: cancellationToken));
+            foreach (var row in rows)
+            {
+                if (!bySubject.TryGetValue(row.SubjectId, out var list))
+                {
+                    bySubject[row.SubjectId] = list = [];
+                }
+
+                list.Add(row.ToDomain());
+            }
+        }
+
+        return bySubject;
+    }
+
+    /// <summary>Of the given subjects, those with any artefact (of any purpose) from the controller to the recipient.</summary>
+    public async Task<HashSet<string>> SubjectsWithAnyConsentAsync(
+        DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, CancellationToken cancellationToken)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in subjectIds.Chunk(InListChunk))
+        {
+            found.UnionWith(await connection.QueryAsync<string>(new CommandDefinition(
+                """
+                SELECT DISTINCT subject_id FROM consent_artefact
+                 WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds;
+                """,
+                new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken)));
+        }
+
+        return found;
+    }
+
+    /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows).</summary>
+    public async Task<Dictionary<string, DeliveryCounts>> DeliveryCountsAsync(
+        DbConnection connection, IReadOnlyCollection<string> consentIds, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, DeliveryCounts>(StringComparer.Ordinal);
+        if (consentIds.Count == 0)
+        {
+            return counts;
+        }
+
+        foreach (var chunk in consentIds.Chunk(InListChunk))
+        {
+            var rows = await connection.QueryAsync<DeliveryCountRow>(new CommandDefinition(
+                """
+                SELECT consent_id AS ConsentId,
+                       SUM(CASE WHEN disclosed_at_ms >= @Hour THEN 1 ELSE 0 END) AS ThisHour,
+                       SUM(CASE WHEN disclosed_at_ms >= @Day THEN 1 ELSE 0 END) AS Today,
+                       COUNT(*) AS ThisMonth
+                  FROM disclosure
+                 WHERE consent_id IN @Ids AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
+                 GROUP BY consent_id;
+                """,
+                new
+                {
+                    Ids = chunk,
+                    Hour = FrequencyLimit.WindowStart(FrequencyPeriod.Hour, now).ToUnixTimeMilliseconds(),
+                    Day = FrequencyLimit.WindowStart(FrequencyPeriod.Day, now).ToUnixTimeMilliseconds(),
+                    Month = FrequencyLimit.WindowStart(FrequencyPeriod.Month, now).ToUnixTimeMilliseconds(),
+                    Now = now.ToUnixTimeMilliseconds(),
+                },
+                cancellationToken: cancellationToken));
+            foreach (var row in rows)
+            {
+                counts[row.ConsentId] = new DeliveryCounts((int)row.ThisHour, (int)row.Today, (int)row.ThisMonth);
+            }
+        }
+
+        return counts;
+    }
+
+    /// <summary>Open artefacts whose valid-until has passed, for the expiry sweep.</summary>
+    public async Task<IReadOnlyList<ConsentArtefact>> DueForExpiryAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
+            Dialect.Page($"SELECT {ArtefactColumns} FROM consent_artefact WHERE status IN (1, 2) AND valid_until_ms <= @Now ORDER BY valid_until_ms", "@Limit"),
+            new { Now = now.ToUnixTimeMilliseconds(), Limit = limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    /// <summary>The subject's open artefacts from one controller (for erasure).</summary>
+    public async Task<IReadOnlyList<ConsentArtefact>> OpenForSubjectAsync(DbSession session, string subjectId, string controllerId)
+    {
+        var rows = await session.QueryAsync<ArtefactRow>(
+            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE subject_id = @SubjectId AND controller_id = @ControllerId AND status IN (1, 2);",
+            new { SubjectId = subjectId, ControllerId = controllerId });
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    // ---- registry --------------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<Purpose>> PurposesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<Purpose>(new CommandDefinition(
+            "SELECT id AS Id, display_name AS DisplayName, description AS Description FROM purpose ORDER BY id;",
+            cancellationToken: cancellationToken))).ToList();
+    }
+
+    public async Task<IReadOnlyList<DataCategory>> CategoriesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<CategoryRow>(new CommandDefinition(
+            "SELECT id AS Id, parent_id AS ParentId, display_name AS DisplayName, sensitive AS Sensitive, description AS Description FROM data_category ORDER BY id;",
+            cancellationToken: cancellationToken));
+        return rows.Select(r => new DataCategory(r.Id, r.ParentId, r.DisplayName, r.Sensitive != 0, r.Description)).ToList();
+    }
+
+    // ---- known organisations ---------------------------------------------------------------
+
+    public async Task<KnownOrganisation?> OrganisationAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<OrganisationRow>(new CommandDefinition(
+            "SELECT id AS Id, kind AS Kind, name AS Name, jurisdiction AS Jurisdiction, version AS Version FROM known_organisation WHERE id = @Id;",
+            new { Id = id }, transaction, cancellationToken: cancellationToken));
+        return row is null ? null : new KnownOrganisation(row.Id, row.Kind, row.Name, row.Jurisdiction, row.Version);
+    }
+
+    /// <summary>Inserts or updates an organisation unless the stored version is already as new (stale events are dropped).</summary>
+    public async Task<bool> UpsertOrganisationAsync(DbSession session, KnownOrganisation organisation, DateTimeOffset at)
+    {
+        var parameters = new { organisation.Id, organisation.Kind, organisation.Name, organisation.Jurisdiction, organisation.Version, At = at.ToUnixTimeMilliseconds() };
+        var updated = await session.ExecuteAsync(
+            """
+            UPDATE known_organisation SET kind = @Kind, name = @Name, jurisdiction = @Jurisdiction, version = @Version, updated_at_ms = @At
+             WHERE id = @Id AND version < @Version;
+            """, parameters);
+        if (updated == 1)
+        {
+            return true;
+        }
+
+        var exists = await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM known_organisation WHERE id = @Id;", parameters);
+        if (exists > 0)
+        {
+            return false;
+        }
+
+        await session.ExecuteAsync(
+            """
+            INSERT INTO known_organisation (id, kind, name, jurisdiction, version, updated_at_ms)
+            VALUES (@Id, @Kind, @Name, @Jurisdiction, @Version, @At);
+            """, parameters);
+        return true;
+    }
+
+    // ---- statutory mandates ----------------------------------------------------------------
+
+    private const string MandateColumns = """
+        id AS Id, legal_reference AS LegalReference, recipient_id AS RecipientId, purposes AS Purposes,
+        data_categories AS DataCategories, valid_from_ms AS ValidFromMs, valid_until_ms AS ValidUntilMs,
+        repealed_at_ms AS RepealedAtMs, version AS Version
+        """;
+
+    public async Task<IReadOnlyList<StatutoryMandate>> MandatesForRecipientAsync(DbConnection connection, string recipientId, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<MandateRow>(new CommandDefinition(
+            $"SELECT {MandateColumns} FROM statutory_mandate WHERE recipient_id = @RecipientId AND repealed_at_ms IS NULL;",
+            new { RecipientId = recipientId }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task<IReadOnlyList<StatutoryMandate>> ListMandatesAsync(DbConnection connection, string? afterId, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<MandateRow>(new CommandDefinition(
+            Dialect.Page($"SELECT {MandateColumns} FROM statutory_mandate WHERE (@AfterId IS NULL OR id > @AfterId) ORDER BY id", "@Limit"),
+            new { AfterId = afterId, Limit = limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task<bool> UpsertMandateAsync(DbSession session, StatutoryMandate mandate, long version, DateTimeOffset at)
+    {
+        var parameters = new
+        {
+            mandate.Id,
+            mandate.LegalReference,
+            mandate.RecipientId,
+            Purposes = string.Join(' ', mandate.Purposes),
+            DataCategories = string.Join(' ', mandate.DataCategories),
+            ValidFrom = mandate.ValidFrom.ToUnixTimeMilliseconds(),
+            ValidUntil = mandate.ValidUntil?.ToUnixTimeMilliseconds(),
+            Version = version,
+            At = at.ToUnixTimeMilliseconds(),
+        };
+        var updated = await session.ExecuteAsync(
+            """
+            UPDATE statutory_mandate SET legal_reference = @LegalReference, recipient_id = @RecipientId, purposes = @Purposes,
+                   data_categories = @DataCategories, valid_from_ms = @ValidFrom, valid_until_ms = @ValidUntil, version = @Version
+             WHERE id = @Id AND version < @Version AND repealed_at_ms IS NULL;
+            """, parameters);
+        if (updated == 1)
+        {
+            return true;
+        }
+
+        if (await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;", parameters) > 0)
+        {
+            return false;
+        }
+
+        await session.ExecuteAsync(
+            """
+            INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
+                repealed_at_ms, version, enacted_at_ms)
+            VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, NULL, @Version, @At);
+            """, parameters);
+        return true;
+    }
+
+    /// <summary>Marks a mandate repealed. A repeal that arrives before its enactment leaves a tombstone, so the late enactment stays repealed.</summary>
+    public async Task RepealMandateAsync(DbSession session, string mandateId, long version, DateTimeOffset repealedAt, DateTimeOffset at)
+    {
+        var parameters = new { Id = mandateId, Version = version, RepealedAt = repealedAt.ToUnixTimeMilliseconds(), At = at.ToUnixTimeMilliseconds() };
+        var updated = await session.ExecuteAsync(
+            "UPDATE statutory_mandate SET repealed_at_ms = @RepealedAt, version = @Version WHERE id = @Id AND version < @Version;", parameters);
+        if (updated == 0 && await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;", parameters) == 0)
+        {
+            await session.ExecuteAsync(
+                """
+                INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
+                    repealed_at_ms, version, enacted_at_ms)
+                VALUES (@Id, '', '', '', '', @RepealedAt, NULL, @RepealedAt, @Version, @At);
+                """, parameters);
+        }
+    }
+
+    // ---- disclosures -----------------------------------------------------------------------
+
+    public async Task<int> InsertDisclosureAsync(DbSession session, Disclosure disclosure)
+    {
+        try
+        {
+            return await session.ExecuteAsync(
+                """
+                INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms)
+                VALUES (@DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt);
+                """,
+                new
+                {
+                    disclosure.DeliveryId,
+                    disclosure.SubjectId,
+                    disclosure.ControllerId,
+                    disclosure.RecipientId,
+                    disclosure.Purpose,
+                    DataCategories = string.Join(' ', disclosure.DataCategories),
+                    disclosure.ConsentId,
+                    disclosure.MandateId,
+                    DisclosedAt = disclosure.DisclosedAt.ToUnixTimeMilliseconds(),
+                });
+        }
+        catch (DbException exception) when (Dialect.IsUniqueViolation(exception))
+        {
+            return 0; // The same delivery reported twice.
+        }
+    }
+
+    public async Task<IReadOnlyList<Disclosure>> ListDisclosuresAsync(
+        DbConnection connection, string subjectId, string? controllerId, (long At, string DeliveryId)? after, int limit, CancellationToken cancellationToken)
+    {
+        var sql = Dialect.Page(
+            $"""
+            SELECT delivery_id AS DeliveryId, subject_id AS SubjectId, controller_id AS ControllerId, recipient_id AS RecipientId,
+                   purpose_id AS Purpose, data_categories AS DataCategories, consent_id AS ConsentId, mandate_id AS MandateId,
+                   disclosed_at_ms AS DisclosedAtMs
+              FROM disclosure
+             WHERE subject_id = @SubjectId
+               {(controllerId is null ? "" : "AND controller_id = @ControllerId")}
+               {(after is null ? "" : "AND (disclosed_at_ms < @AfterAt OR (disclosed_at_ms = @AfterAt AND delivery_id < @AfterId))")}
+             ORDER BY disclosed_at_ms DESC, delivery_id DESC
+            """, "@Limit");
+        var rows = await connection.QueryAsync<DisclosureRow>(new CommandDefinition(sql, new
+        {
+            SubjectId = subjectId,
+            ControllerId = controllerId,
+            AfterAt = after?.At,
+            AfterId = after?.DeliveryId,
+            Limit = limit,
+        }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    // ---- erasure ---------------------------------------------------------------------------
+
+    public Task InsertErasureAsync(DbSession session, ErasureRequest request) =>
+        session.ExecuteAsync(
+            """
+            INSERT INTO erasure_request (id, subject_id, controller_id, status, created_at_ms, completed_at_ms, erased_record_count, revoked_consent_count)
+            VALUES (@Id, @SubjectId, @ControllerId, 1, @CreatedAt, NULL, 0, @RevokedConsentCount);
+            """,
+            new { request.Id, request.SubjectId, request.ControllerId, CreatedAt = request.CreatedAt.ToUnixTimeMilliseconds(), request.RevokedConsentCount });
+
+    public async Task<ErasureRequest?> ErasureAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<ErasureRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, subject_id AS SubjectId, controller_id AS ControllerId, status AS Status, created_at_ms AS CreatedAtMs,
+                   completed_at_ms AS CompletedAtMs, erased_record_count AS ErasedRecordCount, revoked_consent_count AS RevokedConsentCount
+              FROM erasure_request WHERE id = @Id;
+            """, new { Id = id }, transaction, cancellationToken: cancellationToken));
+        return row?.ToDomain();
+    }
+
+    public Task<int> CompleteErasureAsync(DbSession session, string id, long erasedRecords, DateTimeOffset completedAt) =>
+        session.ExecuteAsync(
+            """
+            UPDATE erasure_request
+               SET status = 2, completed_at_ms = COALESCE(completed_at_ms, @CompletedAt), erased_record_count = erased_record_count + @Erased
+             WHERE id = @Id;
+            """,
+            new { Id = id, Erased = erasedRecords, CompletedAt = completedAt.ToUnixTimeMilliseconds() });
+
+    // ---- access denials --------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<AccessDenialEntry>> ListAccessDenialsAsync(DbConnection connection, long? beforeSequence, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<AccessDenialEntry>(new CommandDefinition(
+            Dialect.Page(
+                """
+                SELECT sequence AS Sequence, denied_at_ms AS DeniedAtMs, caller_id AS CallerId, caller_kind AS CallerKind,
+                       method AS Method, resource AS Resource, reason AS Reason
+                  FROM access_denial WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
+                """, "@Limit"),
+            new { Before = beforeSequence, Limit = limit }, cancellationToken: cancellationToken))).ToList();
+
+    // ---- rows ------------------------------------------------------------------------------
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static string[] SplitIds(string ids) => ids.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private sealed class ArtefactRow
+    {
+        public string Id { get; set; } = "";
+        public string SubjectId { get; set; } = "";
+        public string ControllerId { get; set; } = "";
+        public string RecipientId { get; set; } = "";
+        public string PurposeId { get; set; } = "";
+        public string DataCategories { get; set; } = "";
+        public long ValidFromMs { get; set; }
+        public long ValidUntilMs { get; set; }
+        public long Mode { get; set; }
+        public long DataLifeSeconds { get; set; }
+        public long? FrequencyMax { get; set; }
+        public long? FrequencyPeriod { get; set; }
+        public long? RecordFromMs { get; set; }
+        public long? RecordUntilMs { get; set; }
+        public string EvidenceJson { get; set; } = "";
+        public long Status { get; set; }
+        public string? StatusReason { get; set; }
+        public string? SupersedesId { get; set; }
+        public string? SupersededById { get; set; }
+        public long CreatedAtMs { get; set; }
+        public long UpdatedAtMs { get; set; }
+        public long Version { get; set; }
+        public string ReceiptJws { get; set; } = "";
+        public string ReceiptKeyId { get; set; } = "";
+
+        public ConsentArtefact ToDomain() => new(
+            Id,
+            SubjectId,
+            ControllerId,
+            new ConsentTerms(
+                RecipientId,
+                PurposeId,
+                SplitIds(DataCategories),
+                FromMs(ValidFromMs),
+                FromMs(ValidUntilMs),
+                (ConsentMode)Mode,
+                TimeSpan.FromSeconds(DataLifeSeconds),
+                FrequencyMax is { } max && FrequencyPeriod is { } period ? new FrequencyLimit((int)max, (Model.FrequencyPeriod)period) : null,
+                RecordFromMs is { } from ? FromMs(from) : null,
+                RecordUntilMs is { } until ? FromMs(until) : null,
+                JsonSerializer.Deserialize<ConsentEvidence>(EvidenceJson, EvidenceSerializer)!),
+            (ConsentStatus)Status,
+            StatusReason,
+            SupersedesId,
+            SupersededById,
+            FromMs(CreatedAtMs),
+            FromMs(UpdatedAtMs),
+            Version,
+            ReceiptJws,
+            ReceiptKeyId);
+    }
+
+    private sealed class OrganisationRow
+    {
+        public string Id { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Jurisdiction { get; set; } = "";
+        public long Version { get; set; }
+    }
+
+    private sealed class ChangeRow
+    {
+        public long Sequence { get; set; }
+        public string ConsentId { get; set; } = "";
+        public long Version { get; set; }
+        public long Status { get; set; }
+        public string? Reason { get; set; }
+        public string ActorId { get; set; } = "";
+        public long ChangedAtMs { get; set; }
+
+        public ConsentChange ToDomain() => new(Sequence, ConsentId, Version, (ConsentStatus)Status, Reason, ActorId, FromMs(ChangedAtMs));
+    }
+
+    private sealed class CategoryRow
+    {
+        public string Id { get; set; } = "";
+        public string? ParentId { get; set; }
+        public string DisplayName { get; set; } = "";
+        public long Sensitive { get; set; }
+        public string Description { get; set; } = "";
+    }
+
+    private sealed class DeliveryCountRow
+    {
+        public string ConsentId { get; set; } = "";
+        public long ThisHour { get; set; }
+        public long Today { get; set; }
+        public long ThisMonth { get; set; }
+    }
+
+    private sealed class MandateRow
+    {
+        public string Id { get; set; } = "";
+        public string LegalReference { get; set; } = "";
+        public string RecipientId { get; set; } = "";
+        public string Purposes { get; set; } = "";
+        public string DataCategories { get; set; } = "";
+        public long ValidFromMs { get; set; }
+        public long? ValidUntilMs { get; set; }
+        public long? RepealedAtMs { get; set; }
+        public long Version { get; set; }
+
+        public StatutoryMandate ToDomain() => new(
+            Id, LegalReference, RecipientId, SplitIds(Purposes), SplitIds(DataCategories), FromMs(ValidFromMs),
+            ValidUntilMs is { } until ? FromMs(until) : null, RepealedAtMs is { } repealed ? FromMs(repealed) : null);
+    }
+
+    private sealed class DisclosureRow
+    {
+        public string DeliveryId { get; set; } = "";
+        public string SubjectId { get; set; } = "";
+        public string ControllerId { get; set; } = "";
+        public string RecipientId { get; set; } = "";
+        public string Purpose { get; set; } = "";
+        public string DataCategories { get; set; } = "";
+        public string? ConsentId { get; set; }
+        public string? MandateId { get; set; }
+        public long DisclosedAtMs { get; set; }
+
+        public Disclosure ToDomain() => new(DeliveryId, SubjectId, ControllerId, RecipientId, Purpose, SplitIds(DataCategories), ConsentId, MandateId, FromMs(DisclosedAtMs));
+    }
+
+    private sealed class ErasureRow
+    {
+        public string Id { get; set; } = "";
+        public string SubjectId { get; set; } = "";
+        public string ControllerId { get; set; } = "";
+        public long Status { get; set; }
+        public long CreatedAtMs { get; set; }
+        public long? CompletedAtMs { get; set; }
+        public long ErasedRecordCount { get; set; }
+        public long RevokedConsentCount { get; set; }
+
+        public ErasureRequest ToDomain() => new(
+            Id, SubjectId, ControllerId, Status == 2, FromMs(CreatedAtMs), CompletedAtMs is { } done ? FromMs(done) : null, ErasedRecordCount, (int)RevokedConsentCount);
+    }
+}
+
+/// <summary>One refused call, as stored.</summary>
+public sealed class AccessDenialEntry
+{
+    public long Sequence { get; set; }
+    public long DeniedAtMs { get; set; }
+    public string CallerId { get; set; } = "";
+    public string CallerKind { get; set; } = "";
+    public string Method { get; set; } = "";
+    public string Resource { get; set; } = "";
+    public string Reason { get; set; } = "";
+}

@@ -1,0 +1,171 @@
+namespace Oversight.Consent.Model;
+
+// Numbers match the protobuf enums.
+public enum CheckDecision { Allow = 1, Deny = 2 }
+
+public enum LegalBasis { None = 0, Consent = 1, Statutory = 2 }
+
+public enum DenyReason
+{
+    None = 0,
+    NoConsent = 1,
+    Revoked = 2,
+    Paused = 3,
+    Expired = 4,
+    PurposeNotCovered = 5,
+    CategoryNotCovered = 6,
+    FrequencyExhausted = 7,
+    NotYetValid = 8,
+    RecordTimeNotCovered = 9,
+    Superseded = 10,
+}
+
+/// <summary>The answer to one check.</summary>
+public sealed record CheckOutcome(
+    CheckDecision Decision, LegalBasis LegalBasis, string? ConsentId, string? MandateId, DenyReason DenyReason, TimeSpan? DataLife)
+{
+    public static CheckOutcome AllowedBy(ConsentArtefact artefact) =>
+        new(CheckDecision.Allow, LegalBasis.Consent, artefact.Id, null, DenyReason.None, artefact.Terms.DataLife);
+
+    public static CheckOutcome AllowedBy(StatutoryMandate mandate) =>
+        new(CheckDecision.Allow, LegalBasis.Statutory, null, mandate.Id, DenyReason.None, null);
+
+    public static CheckOutcome Denied(DenyReason reason, string? nearestConsentId = null) =>
+        new(CheckDecision.Deny, LegalBasis.None, nearestConsentId, null, reason, null);
+}
+
+/// <summary>A statutory mandate: named sharing the law allows without consent (read model of Governance's events).</summary>
+public sealed record StatutoryMandate(
+    string Id,
+    string LegalReference,
+    string RecipientId,
+    IReadOnlyList<string> Purposes,
+    IReadOnlyList<string> DataCategories,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset? ValidUntil,
+    DateTimeOffset? RepealedAt)
+{
+    public bool InForceAt(DateTimeOffset now) =>
+        ValidFrom <= now && (ValidUntil is null || now < ValidUntil) && (RepealedAt is null || now < RepealedAt);
+
+    public bool Allows(string recipientId, string purpose, string category, DateTimeOffset now) =>
+        RecipientId == recipientId
+        && InForceAt(now)
+        && Purposes.Contains(purpose, StringComparer.Ordinal)
+        && DataCategoryTaxonomy.AnyCovers(DataCategories, category);
+}
+
+/// <summary>Deliveries already made under one consent in the calendar windows containing now.</summary>
+public readonly record struct DeliveryCounts(int ThisHour, int Today, int ThisMonth)
+{
+    public int In(FrequencyPeriod period) => period switch
+    {
+        FrequencyPeriod.Hour => ThisHour,
+        FrequencyPeriod.Day => Today,
+        _ => ThisMonth,
+    };
+}
+
+/// <summary>
+/// Decides a check (design §10.1): ALLOW under an active consent that covers the purpose, the
+/// category (or an ancestor of it), the record time and the frequency limit; otherwise ALLOW
+/// under a statutory mandate in force; otherwise DENY with the reason nearest to allowing.
+/// Plain and pure, so the rules are tested without a database.
+/// </summary>
+public static class ConsentEvaluator
+{
+    /// <param name="artefacts">Every artefact of one subject, controller and recipient.</param>
+    /// <param name="mandates">The mandates naming the recipient.</param>
+    /// <param name="deliveries">Deliveries so far per consent id; only asked for consents with a frequency limit.</param>
+    public static CheckOutcome Evaluate(
+        IReadOnlyList<ConsentArtefact> artefacts,
+        string recipientId,
+        string purpose,
+        string category,
+        DateTimeOffset? recordTime,
+        DateTimeOffset now,
+        IReadOnlyList<StatutoryMandate> mandates,
+        Func<string, DeliveryCounts> deliveries)
+    {
+        ConsentArtefact? nearest = null;
+        var nearestReason = DenyReason.NoConsent;
+        var samePurpose = false;
+
+        foreach (var artefact in artefacts)
+        {
+            if (artefact.Terms.Purpose != purpose)
+            {
+                continue;
+            }
+
+            samePurpose = true;
+            if (!DataCategoryTaxonomy.AnyCovers(artefact.Terms.DataCategories, category))
+            {
+                continue;
+            }
+
+            var reason = Obstacle(artefact, recordTime, now, deliveries);
+            if (reason == DenyReason.None)
+            {
+                return CheckOutcome.AllowedBy(artefact);
+            }
+
+            // Report the most recently issued covering artefact: the one the person dealt with last.
+            if (nearest is null || artefact.CreatedAt > nearest.CreatedAt
+                || (artefact.CreatedAt == nearest.CreatedAt && string.CompareOrdinal(artefact.Id, nearest.Id) > 0))
+            {
+                nearest = artefact;
+                nearestReason = reason;
+            }
+        }
+
+        foreach (var mandate in mandates)
+        {
+            if (mandate.Allows(recipientId, purpose, category, now))
+            {
+                return CheckOutcome.AllowedBy(mandate);
+            }
+        }
+
+        if (nearest is not null)
+        {
+            return CheckOutcome.Denied(nearestReason, nearest.Id);
+        }
+
+        if (samePurpose)
+        {
+            return CheckOutcome.Denied(DenyReason.CategoryNotCovered);
+        }
+
+        return CheckOutcome.Denied(artefacts.Count > 0 ? DenyReason.PurposeNotCovered : DenyReason.NoConsent);
+    }
+
+    /// <summary>What stops a covering artefact from allowing, or <see cref="DenyReason.None"/>.</summary>
+    private static DenyReason Obstacle(ConsentArtefact artefact, DateTimeOffset? recordTime, DateTimeOffset now, Func<string, DeliveryCounts> deliveries)
+    {
+        switch (artefact.StatusAt(now))
+        {
+            case ConsentStatus.Revoked: return DenyReason.Revoked;
+            case ConsentStatus.Paused: return DenyReason.Paused;
+            case ConsentStatus.Expired: return DenyReason.Expired;
+            case ConsentStatus.Superseded: return DenyReason.Superseded;
+        }
+
+        if (now < artefact.Terms.ValidFrom)
+        {
+            return DenyReason.NotYetValid;
+        }
+
+        if (!artefact.Terms.CoversRecordTime(recordTime))
+        {
+            return DenyReason.RecordTimeNotCovered;
+        }
+
+        if (artefact.Terms.FrequencyLimit is { } limit && deliveries(artefact.Id).In(limit.Period) >= limit.MaxDeliveries)
+        {
+            return DenyReason.FrequencyExhausted;
+        }
+
+        return DenyReason.None;
+    }
+}

@@ -1,0 +1,47 @@
+namespace Oversight.Consent.Model;
+
+public sealed record DataCategory(string Id, string? ParentId, string DisplayName, bool Sensitive, string Description);
+
+public sealed record Purpose(string Id, string DisplayName, string Description);
+
+/// <summary>
+/// The hierarchical category taxonomy. A consent for a category covers its descendants
+/// (<c>user.financial</c> covers <c>user.financial.transactions</c>), so a category needs separate
+/// consent when it, an ancestor or any descendant is sensitive.
+/// </summary>
+public sealed class DataCategoryTaxonomy
+{
+    private readonly Dictionary<string, DataCategory> _byId;
+    private readonly HashSet<string> _needsSeparateConsent;
+
+    public DataCategoryTaxonomy(IEnumerable<DataCategory> categories)
+    {
+        _byId = categories.ToDictionary(c => c.Id, StringComparer.Ordinal);
+        _needsSeparateConsent = _byId.Keys
+            .Where(id => _byId.Values.Any(other => other.Sensitive && (Covers(id, other.Id) || Covers(other.Id, id))))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    public IReadOnlyCollection<DataCategory> All => _byId.Values;
+
+    public bool Contains(string id) => _byId.ContainsKey(id);
+
+    public DataCategory? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>True when a consent for <paramref name="granted"/> covers data of <paramref name="requested"/>.</summary>
+    public static bool Covers(string granted, string requested) =>
+        requested.Length == granted.Length
+            ? string.Equals(requested, granted, StringComparison.Ordinal)
+            : requested.Length > granted.Length
+              && requested[granted.Length] == '.'
+              && requested.StartsWith(granted, StringComparison.Ordinal);
+
+    public static bool AnyCovers(IEnumerable<string> granted, string requested) => granted.Any(g => Covers(g, requested));
+
+    /// <summary>True when granting this category reaches sensitive personal information.</summary>
+    public bool NeedsSeparateConsent(string id) => _needsSeparateConsent.Contains(id);
+
+    /// <summary>The sensitive categories a grant of <paramref name="id"/> reaches (itself, ancestors, descendants).</summary>
+    public IEnumerable<string> SensitiveReachedBy(string id) =>
+        _byId.Values.Where(c => c.Sensitive && (Covers(id, c.Id) || Covers(c.Id, id))).Select(c => c.Id).Order(StringComparer.Ordinal);
+}

@@ -1,0 +1,30 @@
+namespace Oversight.Contracts.Exchange;
+
+/// <summary>One subject's part of a delivery and the basis it flowed under.</summary>
+public sealed record DisclosedSubject
+{
+    public required string SubjectId { get; init; }
+    public string? ConsentId { get; init; }
+    public string? MandateId { get; init; }
+}
+
+/// <summary>Exchange delivered data: who received which categories of whose data, under what.</summary>
+public sealed record DataDisclosed : IntegrationEvent
+{
+    public required string DeliveryId { get; init; }
+    public required string ControllerId { get; init; }
+    public required string RecipientId { get; init; }
+    public required string Purpose { get; init; }
+    public required IReadOnlyList<string> DataCategories { get; init; }
+    public required IReadOnlyList<DisclosedSubject> Subjects { get; init; }
+    public required DateTimeOffset DisclosedAt { get; init; }
+}
+
+/// <summary>A data holder erased a subject's records in answer to an erasure request.</summary>
+public sealed record SubjectErasureCompleted : IntegrationEvent
+{
+    public required string ErasureRequestId { get; init; }
+    public required string SubjectId { get; init; }
+    public required long ErasedRecordCount { get; init; }
+    public required DateTimeOffset CompletedAt { get; init; }
+}

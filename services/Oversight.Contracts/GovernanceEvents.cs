@@ -1,0 +1,51 @@
+namespace Oversight.Contracts.Governance;
+
+/// <summary>The kinds of organisation, as in the tokens' <c>kind</c> claim.</summary>
+public static class OrganisationKinds
+{
+    public const string Platform = "platform";
+    public const string Institution = "institution";
+    public const string Regulator = "regulator";
+    public const string StateInvestor = "state_investor";
+    public const string Operator = "operator";
+}
+
+/// <summary>An organisation joined the venture's registry.</summary>
+public sealed record OrganisationRegistered : IntegrationEvent
+{
+    public required string OrganisationId { get; init; }
+    public required string Kind { get; init; }
+    public required string Name { get; init; }
+    /// <summary>ISO 3166-1 alpha-2.</summary>
+    public required string Jurisdiction { get; init; }
+    public IReadOnlyList<string> Affiliations { get; init; } = [];
+}
+
+/// <summary>An organisation's registry entry changed; <see cref="IntegrationEvent.Version"/> orders the changes.</summary>
+public sealed record OrganisationUpdated : IntegrationEvent
+{
+    public required string OrganisationId { get; init; }
+    public required string Kind { get; init; }
+    public required string Name { get; init; }
+    public required string Jurisdiction { get; init; }
+    public IReadOnlyList<string> Affiliations { get; init; } = [];
+}
+
+/// <summary>The regulator enacted a statutory mandate: named sharing allowed without consent.</summary>
+public sealed record StatutoryMandateEnacted : IntegrationEvent
+{
+    public required string MandateId { get; init; }
+    public required string LegalReference { get; init; }
+    public required string RecipientId { get; init; }
+    public required IReadOnlyList<string> Purposes { get; init; }
+    public required IReadOnlyList<string> DataCategories { get; init; }
+    public required DateTimeOffset ValidFrom { get; init; }
+    public DateTimeOffset? ValidUntil { get; init; }
+}
+
+/// <summary>The regulator repealed a statutory mandate.</summary>
+public sealed record StatutoryMandateRepealed : IntegrationEvent
+{
+    public required string MandateId { get; init; }
+    public required DateTimeOffset RepealedAt { get; init; }
+}

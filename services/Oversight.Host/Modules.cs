@@ -1,0 +1,22 @@
+using Oversight.Consent;
+
+namespace Oversight.Host;
+
+/// <summary>A module the host can run: its name, default port and Add/Map pair.</summary>
+internal sealed record HostedModule(
+    string Name,
+    int DefaultPort,
+    Action<WebApplicationBuilder, string> Add,
+    Action<WebApplication, int?> Map);
+
+internal static class Modules
+{
+    /// <summary>Every module that exists, in start order.</summary>
+    public static IReadOnlyList<HostedModule> All { get; } =
+    [
+        new(ConsentModule.Name, ConsentModule.DefaultPort, (builder, data) => builder.AddConsentModule(data), (app, port) => app.MapConsentModule(port)),
+    ];
+
+    public static HostedModule? Find(string name) =>
+        All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Host;
+
+// oversight [--services consent,…] [--data DIR] [ASP.NET configuration arguments…]
+// oversight token --org ID --kind KIND [--service NAME] [--hours N]
+
+var servicesOption = new Option<string?>("--services")
+{
+    Description = "Comma-separated modules to run (" + string.Join(", ", Modules.All.Select(m => m.Name)) + "). Default: all, on the embedded default.",
+};
+var dataOption = new Option<string?>("--data") { Description = "Folder for the embedded SQLite files and keys (default $OVERSIGHT_DATA_DIR or ./data)." };
+var root = new RootCommand("Oversight: the Consent, Governance and Exchange services.") { servicesOption, dataOption };
+root.TreatUnmatchedTokensAsErrors = false;
+root.SetAction((parse, cancellation) => RunAsync(parse.GetValue(servicesOption), parse.GetValue(dataOption), parse.UnmatchedTokens.ToArray(), cancellation));
+
+var orgOption = new Option<string>("--org") { Description = "The organisation id (the token's sub).", Required = true };
+var kindOption = new Option<string>("--kind") { Description = "platform, institution, regulator, state_investor or operator.", Required = true };
+var serviceOption = new Option<string?>("--service") { Description = "For service-to-service tokens: the calling service (svc claim)." };
+var hoursOption = new Option<int>("--hours") { Description = "Lifetime in hours.", DefaultValueFactory = _ => 12 };
+var token = new Command("token", "Prints a bearer token signed with the configured key (the development key unless Oversight__Auth__SigningKey is set).")
+{
+    orgOption, kindOption, serviceOption, hoursOption,
+};
+token.TreatUnmatchedTokensAsErrors = false;
+token.SetAction(parse =>
+{
+    var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine(parse.UnmatchedTokens.ToArray()).Build();
+    var issuer = new TokenIssuer(AuthOptions.From(configuration), TimeProvider.System);
+    Console.WriteLine(issuer.Mint(parse.GetValue(orgOption)!, parse.GetValue(kindOption)!, parse.GetValue(serviceOption), TimeSpan.FromHours(parse.GetValue(hoursOption))));
+    return 0;
+});
+root.Subcommands.Add(token);
+
+return await root.Parse(args).InvokeAsync();
+
+static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, string[] configurationArgs, CancellationToken cancellation)
+{
+    var embeddedDefault = string.IsNullOrWhiteSpace(servicesArgument);
+    var selected = new List<HostedModule>();
+    foreach (var name in (servicesArgument ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        var module = Modules.Find(name);
+        if (module is null)
+        {
+            await Console.Error.WriteLineAsync($"Unknown service '{name}'. Known: {string.Join(", ", Modules.All.Select(m => m.Name))}.");
+            return 2;
+        }
+
+        selected.Add(module);
+    }
+
+    if (selected.Count == 0)
+    {
+        selected.AddRange(Modules.All);
+    }
+
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
+    if (embeddedDefault)
+    {
+        // The embedded default's demo organisations, so a newcomer can grant a consent at once.
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "embedded-default.json"), optional: true);
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(configurationArgs);
+    }
+
+    var dataDirectory = Path.GetFullPath(dataArgument ?? Environment.GetEnvironmentVariable("OVERSIGHT_DATA_DIR") ?? "data");
+    Directory.CreateDirectory(dataDirectory);
+
+    var listen = builder.Configuration["Oversight:ListenAddress"] ?? "127.0.0.1";
+    var ports = selected.ToDictionary(m => m.Name, m => builder.Configuration.GetValue($"Oversight:{Capitalise(m.Name)}:Port", m.DefaultPort));
+    // gRPC ports speak HTTP/2 without TLS (h2c, prior knowledge); a separate HTTP/1.1 port serves
+    // /healthz to plain HTTP probes. TLS, where wanted, is Kestrel configuration (Kestrel:Endpoints).
+    var healthPort = builder.Configuration.GetValue("Oversight:HealthPort", 5100);
+    builder.WebHost.ConfigureKestrel(kestrel =>
+    {
+        var address = System.Net.IPAddress.Parse(listen);
+        foreach (var port in ports.Values)
+        {
+            kestrel.Listen(address, port, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+        }
+
+        kestrel.Listen(address, healthPort, endpoint => endpoint.Protocols = HttpProtocols.Http1);
+    });
+
+    builder.AddOversightDefaults();
+    foreach (var module in selected)
+    {
+        module.Add(builder, dataDirectory);
+    }
+
+    builder.Services.AddOversightBus(builder.Configuration);
+
+    var app = builder.Build();
+    app.MapOversightDefaults();
+    foreach (var module in selected)
+    {
+        module.Map(app, selected.Count > 1 ? ports[module.Name] : null);
+    }
+
+    await app.StartAsync(cancellation);
+    var bus = app.Services.GetRequiredService<BusOptions>().UsesRabbitMq ? "RabbitMQ" : "in-memory bus";
+    foreach (var module in selected)
+    {
+        Console.WriteLine($"{module.Name,-12} http://{listen}:{ports[module.Name]}");
+    }
+
+    Console.WriteLine($"{"health",-12} http://{listen}:{healthPort}/healthz");
+    Console.WriteLine($"data {dataDirectory}; {bus}; mint a token with: dotnet run --project services/Oversight.Host -- token --org shopwave --kind platform");
+    if (app.Services.GetRequiredService<AuthOptions>().UsesDevelopmentKey)
+    {
+        Console.WriteLine("warning: using the DEVELOPMENT signing key; set Oversight__Auth__SigningKey outside development.");
+    }
+
+    await app.WaitForShutdownAsync(cancellation);
+    return 0;
+}
+
+static string Capitalise(string name) => char.ToUpperInvariant(name[0]) + name[1..];
