@@ -19,7 +19,7 @@ public sealed class ModuleDatabaseHealthCheck<TDatabase>(TDatabase database) : I
         {
             await using var connection = await database.OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
+            command.CommandText = Messaging.MessagingSql.Ping;
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }

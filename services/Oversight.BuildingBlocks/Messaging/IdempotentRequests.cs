@@ -47,7 +47,7 @@ public static class IdempotentRequests
             {
                 var response = await write(session);
                 await session.ExecuteAsync(
-                    "UPDATE idempotent_request SET response = @Response WHERE caller_id = @CallerId AND request_id = @RequestId;",
+                    MessagingSql.StoreResponse,
                     new { Response = response.ToByteArray(), CallerId = callerId, RequestId = requestId });
                 await session.CommitAsync();
                 return response;
@@ -64,10 +64,7 @@ public static class IdempotentRequests
         try
         {
             await session.ExecuteAsync(
-                """
-                INSERT INTO idempotent_request (caller_id, request_id, operation, request_hash, created_at_ms)
-                VALUES (@CallerId, @RequestId, @Operation, @Hash, @CreatedAt);
-                """,
+                MessagingSql.ClaimRequest,
                 new { CallerId = callerId, RequestId = requestId, Operation = operation, Hash = hash, CreatedAt = nowMs });
             return true;
         }
@@ -83,10 +80,7 @@ public static class IdempotentRequests
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await Dapper.SqlMapper.QuerySingleOrDefaultAsync<StoredRequest>(connection, new Dapper.CommandDefinition(
-            """
-            SELECT operation AS Operation, request_hash AS RequestHash, response AS Response
-              FROM idempotent_request WHERE caller_id = @CallerId AND request_id = @RequestId;
-            """,
+            MessagingSql.FindRequest,
             new { CallerId = callerId, RequestId = requestId },
             cancellationToken: cancellationToken));
         if (row is null)

@@ -15,7 +15,7 @@ public static class Inbox
         try
         {
             await session.ExecuteAsync(
-                "INSERT INTO inbox_message (message_id, consumer, processed_at_ms) VALUES (@MessageId, @Consumer, @ProcessedAt);",
+                MessagingSql.RecordInbox,
                 new { MessageId = messageId.ToString("D"), Consumer = consumer, ProcessedAt = processedAtMs });
             return true;
         }

@@ -17,10 +17,7 @@ public static class Outbox
     public static async Task EnqueueAsync(DbSession session, IntegrationEvent message)
     {
         await session.ExecuteAsync(
-            """
-            INSERT INTO outbox_message (message_id, message_type, body, occurred_at_ms, attempts)
-            VALUES (@MessageId, @MessageType, @Body, @OccurredAt, 0);
-            """,
+            MessagingSql.EnqueueOutbox,
             new
             {
                 MessageId = message.EventId.ToString("D"),

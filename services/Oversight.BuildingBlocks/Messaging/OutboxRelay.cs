@@ -84,7 +84,7 @@ public sealed class OutboxRelay<TDatabase>(
         List<OutboxRow> batch;
         await using (var claim = await database.BeginAsync(cancellationToken))
         {
-            batch = (await claim.QueryAsync<OutboxRow>(database.Dialect.ClaimOutboxBatch, new
+            batch = (await claim.QueryAsync<OutboxRow>(MessagingSql.ClaimOutboxBatch(database.Dialect), new
             {
                 Owner = _owner,
                 Now = now,
@@ -136,7 +136,7 @@ public sealed class OutboxRelay<TDatabase>(
 
         await using var session = await database.BeginAsync(CancellationToken.None);
         await session.ExecuteAsync(
-            "UPDATE outbox_message SET sent_at_ms = @SentAt, lease_owner = NULL, lease_until_ms = NULL WHERE sequence IN @Sequences;",
+            MessagingSql.MarkOutboxSent,
             new { SentAt = time.GetUtcNow().ToUnixTimeMilliseconds(), Sequences = sequences });
         await session.CommitAsync();
     }
@@ -147,10 +147,10 @@ public sealed class OutboxRelay<TDatabase>(
         await using var session = await database.BeginAsync(CancellationToken.None);
         // Release every row of this batch still held, so the next round starts again at the failed one.
         await session.ExecuteAsync(
-            "UPDATE outbox_message SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = @Owner AND sent_at_ms IS NULL;",
+            MessagingSql.ReleaseOutboxLease,
             new { Owner = _owner });
         await session.ExecuteAsync(
-            "UPDATE outbox_message SET attempts = attempts + 1, last_error = @Error WHERE sequence = @Sequence;",
+            MessagingSql.RecordOutboxFailure,
             new { Error = error, row.Sequence });
         await session.CommitAsync();
     }

@@ -24,10 +24,7 @@ public sealed class AccessDenialAudit<TDatabase>(TDatabase database, TimeProvide
     {
         await using var session = await database.BeginAsync(cancellationToken);
         await session.ExecuteAsync(
-            """
-            INSERT INTO access_denial (denied_at_ms, caller_id, caller_kind, method, resource, reason)
-            VALUES (@DeniedAt, @CallerId, @CallerKind, @Method, @Resource, @Reason);
-            """,
+            Messaging.MessagingSql.RecordAccessDenial,
             new
             {
                 DeniedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),

@@ -17,17 +17,6 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
     private static readonly JsonSerializerOptions EvidenceSerializer = new(JsonSerializerDefaults.Web);
 
-    private const string ArtefactColumns = """
-        id AS Id, subject_id AS SubjectId, controller_id AS ControllerId, recipient_id AS RecipientId,
-        purpose_id AS PurposeId, data_categories AS DataCategories, valid_from_ms AS ValidFromMs,
-        valid_until_ms AS ValidUntilMs, mode AS Mode, data_life_s AS DataLifeSeconds,
-        frequency_max AS FrequencyMax, frequency_period AS FrequencyPeriod, record_from_ms AS RecordFromMs,
-        record_until_ms AS RecordUntilMs, evidence_json AS EvidenceJson, status AS Status,
-        status_reason AS StatusReason, supersedes_id AS SupersedesId, superseded_by_id AS SupersededById,
-        created_at_ms AS CreatedAtMs, updated_at_ms AS UpdatedAtMs, version AS Version,
-        receipt_jws AS ReceiptJws, receipt_key_id AS ReceiptKeyId
-        """;
-
     private SqlDialect Dialect => database.Dialect;
 
     // ---- artefacts -------------------------------------------------------------------------
@@ -35,7 +24,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<ConsentArtefact?> GetAsync(DbConnection connection, string id, DbTransaction? transaction = null, CancellationToken cancellationToken = default)
     {
         var row = await connection.QuerySingleOrDefaultAsync<ArtefactRow>(new CommandDefinition(
-            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE id = @Id;", new { Id = id }, transaction, cancellationToken: cancellationToken));
+            ConsentSql.GetArtefact, new { Id = id }, transaction, cancellationToken: cancellationToken));
         return row?.ToDomain();
     }
 
@@ -46,16 +35,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     {
         var terms = artefact.Terms;
         await session.ExecuteAsync(
-            """
-            INSERT INTO consent_artefact (id, subject_id, controller_id, recipient_id, purpose_id, data_categories,
-                valid_from_ms, valid_until_ms, mode, data_life_s, frequency_max, frequency_period, record_from_ms,
-                record_until_ms, evidence_json, status, status_reason, supersedes_id, superseded_by_id, created_at_ms,
-                updated_at_ms, version, receipt_jws, receipt_key_id)
-            VALUES (@Id, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories,
-                @ValidFrom, @ValidUntil, @Mode, @DataLife, @FrequencyMax, @FrequencyPeriod, @RecordFrom,
-                @RecordUntil, @Evidence, @Status, @StatusReason, @SupersedesId, NULL, @CreatedAt,
-                @UpdatedAt, @Version, @ReceiptJws, @ReceiptKeyId);
-            """,
+            ConsentSql.InsertArtefact,
             new
             {
                 artefact.Id,
@@ -92,12 +72,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
         DbSession session, string id, long expectedVersion, ConsentStatus status, string? reason, string? supersededById, DateTimeOffset at)
     {
         var updated = await session.ExecuteAsync(
-            """
-            UPDATE consent_artefact
-               SET status = @Status, status_reason = @Reason, superseded_by_id = COALESCE(@SupersededById, superseded_by_id),
-                   updated_at_ms = @At, version = version + 1
-             WHERE id = @Id AND version = @ExpectedVersion;
-            """,
+            ConsentSql.UpdateArtefactStatus,
             new { Id = id, ExpectedVersion = expectedVersion, Status = (int)status, Reason = reason, SupersededById = supersededById, At = at.ToUnixTimeMilliseconds() });
         return updated == 1;
     }
@@ -105,22 +80,13 @@ public sealed class ConsentRepository(ConsentDatabase database)
     /// <summary>Appends a history entry; its sequence is the consistency token of the write.</summary>
     public async Task<long> AppendChangeAsync(DbSession session, string consentId, long version, ConsentStatus status, string? reason, string actorId, DateTimeOffset at) =>
         await session.ExecuteScalarAsync<long>(
-            Dialect.InsertReturning(
-                "consent_change",
-                "consent_id, version, status, reason, actor_id, changed_at_ms",
-                "@ConsentId, @Version, @Status, @Reason, @ActorId, @At",
-                "sequence"),
+            ConsentSql.AppendChange(Dialect),
             new { ConsentId = consentId, Version = version, Status = (int)status, Reason = reason, ActorId = actorId, At = at.ToUnixTimeMilliseconds() });
 
     public async Task<IReadOnlyList<ConsentChange>> ListChangesAsync(DbConnection connection, string consentId, long afterSequence, int limit, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ChangeRow>(new CommandDefinition(
-            Dialect.Page(
-                """
-                SELECT sequence AS Sequence, consent_id AS ConsentId, version AS Version, status AS Status, reason AS Reason,
-                       actor_id AS ActorId, changed_at_ms AS ChangedAtMs
-                  FROM consent_change WHERE consent_id = @ConsentId AND sequence > @After ORDER BY sequence
-                """, "@Limit"),
+            ConsentSql.ListChanges(Dialect),
             new { ConsentId = consentId, After = afterSequence, Limit = limit }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -131,31 +97,13 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
     public Task<long> LatestSequenceAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COALESCE(MAX(sequence), 0) FROM consent_change;", transaction: transaction, cancellationToken: cancellationToken));
+            ConsentSql.LatestSequence, transaction: transaction, cancellationToken: cancellationToken));
 
     /// <summary>Artefacts newest first, by subject or by controller (optionally also by controller), after a keyset position.</summary>
     public async Task<IReadOnlyList<ConsentArtefact>> ListAsync(
         DbConnection connection, string? subjectId, string? controllerId, (long CreatedAtMs, string Id)? after, int limit, CancellationToken cancellationToken)
     {
-        var filters = new List<string>();
-        if (subjectId is not null)
-        {
-            filters.Add("subject_id = @SubjectId");
-        }
-
-        if (controllerId is not null)
-        {
-            filters.Add("controller_id = @ControllerId");
-        }
-
-        if (after is not null)
-        {
-            filters.Add("(created_at_ms < @AfterCreated OR (created_at_ms = @AfterCreated AND id < @AfterId))");
-        }
-
-        var sql = Dialect.Page(
-            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE {string.Join(" AND ", filters)} ORDER BY created_at_ms DESC, id DESC",
-            "@Limit");
+        var sql = ConsentSql.ListArtefacts(Dialect, subjectId is not null, controllerId is not null, after is not null);
         var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(sql, new
         {
             SubjectId = subjectId,
@@ -172,7 +120,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
         DbConnection connection, string subjectId, string controllerId, string recipientId, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;",
+            ConsentSql.ArtefactsForCheck,
             new { SubjectId = subjectId, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -187,10 +135,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
             // Only this purpose's artefacts are needed to decide; whether any other purpose exists
             // is asked separately (for the PURPOSE_NOT_COVERED reason) and only for the undecided.
             var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-                $"""
-                SELECT {ArtefactColumns} FROM consent_artefact
-                 WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds AND purpose_id = @Purpose;
-                """,
+                ConsentSql.ArtefactsForBatchCheck,
                 new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose }, cancellationToken: cancellationToken));
             foreach (var row in rows)
             {
@@ -214,10 +159,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
         foreach (var chunk in subjectIds.Chunk(InListChunk))
         {
             found.UnionWith(await connection.QueryAsync<string>(new CommandDefinition(
-                """
-                SELECT DISTINCT subject_id FROM consent_artefact
-                 WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds;
-                """,
+                ConsentSql.SubjectsWithAnyConsent,
                 new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken)));
         }
 
@@ -237,15 +179,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
         foreach (var chunk in consentIds.Chunk(InListChunk))
         {
             var rows = await connection.QueryAsync<DeliveryCountRow>(new CommandDefinition(
-                """
-                SELECT consent_id AS ConsentId,
-                       SUM(CASE WHEN disclosed_at_ms >= @Hour THEN 1 ELSE 0 END) AS ThisHour,
-                       SUM(CASE WHEN disclosed_at_ms >= @Day THEN 1 ELSE 0 END) AS Today,
-                       COUNT(*) AS ThisMonth
-                  FROM disclosure
-                 WHERE consent_id IN @Ids AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
-                 GROUP BY consent_id;
-                """,
+                ConsentSql.DeliveryCounts,
                 new
                 {
                     Ids = chunk,
@@ -268,7 +202,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<IReadOnlyList<ConsentArtefact>> DueForExpiryAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-            Dialect.Page($"SELECT {ArtefactColumns} FROM consent_artefact WHERE status IN (1, 2) AND valid_until_ms <= @Now ORDER BY valid_until_ms", "@Limit"),
+            ConsentSql.DueForExpiry(Dialect),
             new { Now = now.ToUnixTimeMilliseconds(), Limit = limit }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -277,7 +211,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<IReadOnlyList<ConsentArtefact>> OpenForSubjectAsync(DbSession session, string subjectId, string controllerId)
     {
         var rows = await session.QueryAsync<ArtefactRow>(
-            $"SELECT {ArtefactColumns} FROM consent_artefact WHERE subject_id = @SubjectId AND controller_id = @ControllerId AND status IN (1, 2);",
+            ConsentSql.OpenForSubject,
             new { SubjectId = subjectId, ControllerId = controllerId });
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -288,7 +222,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return (await connection.QueryAsync<Purpose>(new CommandDefinition(
-            "SELECT id AS Id, display_name AS DisplayName, description AS Description FROM purpose ORDER BY id;",
+            ConsentSql.Purposes,
             cancellationToken: cancellationToken))).ToList();
     }
 
@@ -296,7 +230,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<CategoryRow>(new CommandDefinition(
-            "SELECT id AS Id, parent_id AS ParentId, display_name AS DisplayName, sensitive AS Sensitive, description AS Description FROM data_category ORDER BY id;",
+            ConsentSql.Categories,
             cancellationToken: cancellationToken));
         return rows.Select(r => new DataCategory(r.Id, r.ParentId, r.DisplayName, r.Sensitive != 0, r.Description)).ToList();
     }
@@ -306,7 +240,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<KnownOrganisation?> OrganisationAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<OrganisationRow>(new CommandDefinition(
-            "SELECT id AS Id, kind AS Kind, name AS Name, jurisdiction AS Jurisdiction, version AS Version FROM known_organisation WHERE id = @Id;",
+            ConsentSql.GetOrganisation,
             new { Id = id }, transaction, cancellationToken: cancellationToken));
         return row is null ? null : new KnownOrganisation(row.Id, row.Kind, row.Name, row.Jurisdiction, row.Version);
     }
@@ -316,41 +250,29 @@ public sealed class ConsentRepository(ConsentDatabase database)
     {
         var parameters = new { organisation.Id, organisation.Kind, organisation.Name, organisation.Jurisdiction, organisation.Version, At = at.ToUnixTimeMilliseconds() };
         var updated = await session.ExecuteAsync(
-            """
-            UPDATE known_organisation SET kind = @Kind, name = @Name, jurisdiction = @Jurisdiction, version = @Version, updated_at_ms = @At
-             WHERE id = @Id AND version < @Version;
-            """, parameters);
+            ConsentSql.UpdateOrganisation, parameters);
         if (updated == 1)
         {
             return true;
         }
 
-        var exists = await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM known_organisation WHERE id = @Id;", parameters);
+        var exists = await session.ExecuteScalarAsync<long>(ConsentSql.CountOrganisation, parameters);
         if (exists > 0)
         {
             return false;
         }
 
         await session.ExecuteAsync(
-            """
-            INSERT INTO known_organisation (id, kind, name, jurisdiction, version, updated_at_ms)
-            VALUES (@Id, @Kind, @Name, @Jurisdiction, @Version, @At);
-            """, parameters);
+            ConsentSql.InsertOrganisation, parameters);
         return true;
     }
 
     // ---- statutory mandates ----------------------------------------------------------------
 
-    private const string MandateColumns = """
-        id AS Id, legal_reference AS LegalReference, recipient_id AS RecipientId, purposes AS Purposes,
-        data_categories AS DataCategories, valid_from_ms AS ValidFromMs, valid_until_ms AS ValidUntilMs,
-        repealed_at_ms AS RepealedAtMs, version AS Version
-        """;
-
     public async Task<IReadOnlyList<StatutoryMandate>> MandatesForRecipientAsync(DbConnection connection, string recipientId, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<MandateRow>(new CommandDefinition(
-            $"SELECT {MandateColumns} FROM statutory_mandate WHERE recipient_id = @RecipientId AND repealed_at_ms IS NULL;",
+            ConsentSql.MandatesForRecipient,
             new { RecipientId = recipientId }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -358,7 +280,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<IReadOnlyList<StatutoryMandate>> ListMandatesAsync(DbConnection connection, string? afterId, int limit, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<MandateRow>(new CommandDefinition(
-            Dialect.Page($"SELECT {MandateColumns} FROM statutory_mandate WHERE (@AfterId IS NULL OR id > @AfterId) ORDER BY id", "@Limit"),
+            ConsentSql.ListMandates(Dialect),
             new { AfterId = afterId, Limit = limit }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDomain()).ToList();
     }
@@ -378,27 +300,19 @@ public sealed class ConsentRepository(ConsentDatabase database)
             At = at.ToUnixTimeMilliseconds(),
         };
         var updated = await session.ExecuteAsync(
-            """
-            UPDATE statutory_mandate SET legal_reference = @LegalReference, recipient_id = @RecipientId, purposes = @Purposes,
-                   data_categories = @DataCategories, valid_from_ms = @ValidFrom, valid_until_ms = @ValidUntil, version = @Version
-             WHERE id = @Id AND version < @Version AND repealed_at_ms IS NULL;
-            """, parameters);
+            ConsentSql.UpdateMandate, parameters);
         if (updated == 1)
         {
             return true;
         }
 
-        if (await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;", parameters) > 0)
+        if (await session.ExecuteScalarAsync<long>(ConsentSql.CountMandate, parameters) > 0)
         {
             return false;
         }
 
         await session.ExecuteAsync(
-            """
-            INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
-                repealed_at_ms, version, enacted_at_ms)
-            VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, NULL, @Version, @At);
-            """, parameters);
+            ConsentSql.InsertMandate, parameters);
         return true;
     }
 
@@ -407,15 +321,11 @@ public sealed class ConsentRepository(ConsentDatabase database)
     {
         var parameters = new { Id = mandateId, Version = version, RepealedAt = repealedAt.ToUnixTimeMilliseconds(), At = at.ToUnixTimeMilliseconds() };
         var updated = await session.ExecuteAsync(
-            "UPDATE statutory_mandate SET repealed_at_ms = @RepealedAt, version = @Version WHERE id = @Id AND version < @Version;", parameters);
-        if (updated == 0 && await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;", parameters) == 0)
+            ConsentSql.RepealMandate, parameters);
+        if (updated == 0 && await session.ExecuteScalarAsync<long>(ConsentSql.CountMandate, parameters) == 0)
         {
             await session.ExecuteAsync(
-                """
-                INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
-                    repealed_at_ms, version, enacted_at_ms)
-                VALUES (@Id, '', '', '', '', @RepealedAt, NULL, @RepealedAt, @Version, @At);
-                """, parameters);
+                ConsentSql.InsertRepealedMandate, parameters);
         }
     }
 
@@ -426,10 +336,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
         try
         {
             return await session.ExecuteAsync(
-                """
-                INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms)
-                VALUES (@DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt);
-                """,
+                ConsentSql.InsertDisclosure,
                 new
                 {
                     disclosure.DeliveryId,
@@ -452,17 +359,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
     public async Task<IReadOnlyList<Disclosure>> ListDisclosuresAsync(
         DbConnection connection, string subjectId, string? controllerId, (long At, string DeliveryId)? after, int limit, CancellationToken cancellationToken)
     {
-        var sql = Dialect.Page(
-            $"""
-            SELECT delivery_id AS DeliveryId, subject_id AS SubjectId, controller_id AS ControllerId, recipient_id AS RecipientId,
-                   purpose_id AS Purpose, data_categories AS DataCategories, consent_id AS ConsentId, mandate_id AS MandateId,
-                   disclosed_at_ms AS DisclosedAtMs
-              FROM disclosure
-             WHERE subject_id = @SubjectId
-               {(controllerId is null ? "" : "AND controller_id = @ControllerId")}
-               {(after is null ? "" : "AND (disclosed_at_ms < @AfterAt OR (disclosed_at_ms = @AfterAt AND delivery_id < @AfterId))")}
-             ORDER BY disclosed_at_ms DESC, delivery_id DESC
-            """, "@Limit");
+        var sql = ConsentSql.ListDisclosures(Dialect, controllerId is not null, after is not null);
         var rows = await connection.QueryAsync<DisclosureRow>(new CommandDefinition(sql, new
         {
             SubjectId = subjectId,
@@ -478,42 +375,26 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
     public Task InsertErasureAsync(DbSession session, ErasureRequest request) =>
         session.ExecuteAsync(
-            """
-            INSERT INTO erasure_request (id, subject_id, controller_id, status, created_at_ms, completed_at_ms, erased_record_count, revoked_consent_count)
-            VALUES (@Id, @SubjectId, @ControllerId, 1, @CreatedAt, NULL, 0, @RevokedConsentCount);
-            """,
+            ConsentSql.InsertErasure,
             new { request.Id, request.SubjectId, request.ControllerId, CreatedAt = request.CreatedAt.ToUnixTimeMilliseconds(), request.RevokedConsentCount });
 
     public async Task<ErasureRequest?> ErasureAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<ErasureRow>(new CommandDefinition(
-            """
-            SELECT id AS Id, subject_id AS SubjectId, controller_id AS ControllerId, status AS Status, created_at_ms AS CreatedAtMs,
-                   completed_at_ms AS CompletedAtMs, erased_record_count AS ErasedRecordCount, revoked_consent_count AS RevokedConsentCount
-              FROM erasure_request WHERE id = @Id;
-            """, new { Id = id }, transaction, cancellationToken: cancellationToken));
+            ConsentSql.GetErasure, new { Id = id }, transaction, cancellationToken: cancellationToken));
         return row?.ToDomain();
     }
 
     public Task<int> CompleteErasureAsync(DbSession session, string id, long erasedRecords, DateTimeOffset completedAt) =>
         session.ExecuteAsync(
-            """
-            UPDATE erasure_request
-               SET status = 2, completed_at_ms = COALESCE(completed_at_ms, @CompletedAt), erased_record_count = erased_record_count + @Erased
-             WHERE id = @Id;
-            """,
+            ConsentSql.CompleteErasure,
             new { Id = id, Erased = erasedRecords, CompletedAt = completedAt.ToUnixTimeMilliseconds() });
 
     // ---- access denials --------------------------------------------------------------------
 
     public async Task<IReadOnlyList<AccessDenialEntry>> ListAccessDenialsAsync(DbConnection connection, long? beforeSequence, int limit, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<AccessDenialEntry>(new CommandDefinition(
-            Dialect.Page(
-                """
-                SELECT sequence AS Sequence, denied_at_ms AS DeniedAtMs, caller_id AS CallerId, caller_kind AS CallerKind,
-                       method AS Method, resource AS Resource, reason AS Reason
-                  FROM access_denial WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
-                """, "@Limit"),
+            ConsentSql.ListAccessDenials(Dialect),
             new { Before = beforeSequence, Limit = limit }, cancellationToken: cancellationToken))).ToList();
 
     // ---- rows ------------------------------------------------------------------------------
