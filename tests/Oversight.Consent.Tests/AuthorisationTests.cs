@@ -1,0 +1,112 @@
+using Grpc.Core;
+using Oversight.Consent.V1;
+
+namespace Oversight.Consent.Tests;
+
+/// <summary>Who may do what (design §7), and that every refusal is audited.</summary>
+public sealed class AuthorisationTests : IAsyncLifetime
+{
+    private ConsentTestHost _host = null!;
+
+    public async ValueTask InitializeAsync() => _host = await ConsentTestHost.StartAsync();
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    [Fact]
+    public async Task A_call_without_a_token_is_unauthenticated()
+    {
+        var anonymous = new ConsentService.ConsentServiceClient(_host.Anonymous);
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => anonymous.GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_another_key_is_unauthenticated()
+    {
+        var foreign = new Oversight.BuildingBlocks.Security.TokenIssuer(
+            new Oversight.BuildingBlocks.Security.AuthOptions { SigningKey = new string('x', 40) }, TimeProvider.System).Mint("shopwave", "platform");
+        var client = new ConsentService.ConsentServiceClient(_host.Anonymous);
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => client.GetConsentAsync(
+            new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }, new Metadata { { "Authorization", $"Bearer {foreign}" } }).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Only_a_platform_records_consents()
+    {
+        var grant = _host.NewGrant();
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => _host.Consent(ConsentTestHost.CreditBureau, "institution").GrantConsentAsync(grant).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => _host.Consent(ConsentTestHost.Regulator, "regulator").GrantConsentAsync(grant).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Only_the_controller_changes_its_consent_and_the_refusal_is_audited()
+    {
+        var consent = await _host.GrantAsync("subject-1");
+        var rival = _host.Consent(ConsentTestHost.Paylink);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => rival.RevokeConsentAsync(new RevokeConsentRequest { RequestId = "r", ConsentId = consent.Id }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => rival.PauseConsentAsync(new PauseConsentRequest { RequestId = "p", ConsentId = consent.Id }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => rival.AmendConsentAsync(new AmendConsentRequest { RequestId = "a", ConsentId = consent.Id, Terms = _host.NewGrant().Terms }).ResponseAsync);
+
+        Assert.Equal(ConsentState.Active, (await _host.Consent(ConsentTestHost.Shopwave).GetConsentAsync(new GetConsentRequest { ConsentId = consent.Id })).Consent.State);
+
+        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
+        Assert.Equal(3, audit.Denials.Count);
+        Assert.All(audit.Denials, d => Assert.Equal((ConsentTestHost.Paylink, "platform", $"consent/{consent.Id}"), (d.CallerId, d.CallerKind, d.Resource)));
+        Assert.Contains(audit.Denials, d => d.Method == "/oversight.consent.v1.ConsentService/RevokeConsent");
+    }
+
+    [Fact]
+    public async Task Checks_are_for_the_controller_the_recipient_exchange_and_the_regulator()
+    {
+        await _host.GrantAsync("subject-1");
+        var request = new CheckConsentRequest
+        {
+            SubjectId = "subject-1", ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau,
+            Purpose = "credit_assessment", DataCategory = "user.financial.transactions",
+        };
+
+        foreach (var allowed in new[]
+        {
+            _host.Consent(ConsentTestHost.Shopwave), _host.Consent(ConsentTestHost.CreditBureau, "institution"),
+            _host.Consent("exchange", "operator", service: "exchange"), _host.Consent(ConsentTestHost.Regulator, "regulator"),
+        })
+        {
+            Assert.Equal(Decision.Allow, (await allowed.CheckConsentAsync(request)).Decision.Decision);
+        }
+
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.HealthAgency, "institution").CheckConsentAsync(request).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.Paylink).BatchCheckConsentAsync(new BatchCheckConsentRequest
+            {
+                ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau, Purpose = "credit_assessment",
+                SubjectIds = { "subject-1" }, DataCategories = { "user" },
+            }).ResponseAsync);
+
+        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
+        Assert.Equal(2, audit.Denials.Count);
+    }
+
+    [Fact]
+    public async Task Reads_are_for_the_controller_the_recipient_and_the_regulator()
+    {
+        var consent = await _host.GrantAsync("subject-1");
+        var get = new GetConsentRequest { ConsentId = consent.Id };
+        Assert.Equal(consent.Id, (await _host.Consent(ConsentTestHost.CreditBureau, "institution").GetConsentAsync(get)).Consent.Id);
+        Assert.Equal(consent.Id, (await _host.Consent(ConsentTestHost.Regulator, "regulator").GetConsentAsync(get)).Consent.Id);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => _host.Consent(ConsentTestHost.Paylink).GetConsentAsync(get).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.Paylink).ListConsentsAsync(new ListConsentsRequest { ControllerId = ConsentTestHost.Shopwave }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.CreditBureau, "institution").ListConsentsAsync(new ListConsentsRequest { SubjectId = "subject-1" }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Audit(ConsentTestHost.Shopwave, "platform").ListAccessDenialsAsync(new ListAccessDenialsRequest()).ResponseAsync);
+
+        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest { PageSize = 2 });
+        var rest = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest { PageSize = 2, PageToken = audit.NextPageToken });
+        Assert.Equal(4, audit.Denials.Count + rest.Denials.Count);
+        Assert.True(audit.Denials[0].Sequence > rest.Denials[^1].Sequence);
+    }
+}
