@@ -34,9 +34,12 @@ public sealed class ConsentTestHost : IAsyncDisposable
     private readonly GrpcChannel _channel;
     private readonly TokenIssuer _tokens;
 
-    private ConsentTestHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
+    private readonly bool _ownsDirectory;
+
+    private ConsentTestHost(WebApplication app, string dataDirectory, bool ownsDirectory, FakeTimeProvider time)
     {
         _app = app;
+        _ownsDirectory = ownsDirectory;
         DataDirectory = dataDirectory;
         Time = time;
         _channel = GrpcChannel.ForAddress(app.GetTestServer().BaseAddress, new GrpcChannelOptions
@@ -54,8 +57,10 @@ public sealed class ConsentTestHost : IAsyncDisposable
 
     public ConsentDatabase Database => Services.GetRequiredService<ConsentDatabase>();
 
-    public static async Task<ConsentTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null)
+    public static async Task<ConsentTestHost> StartAsync(
+        Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
     {
+        var ownsDirectory = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var settings = new Dictionary<string, string?>
@@ -86,13 +91,14 @@ public sealed class ConsentTestHost : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.AddOversightDefaults();
         builder.AddConsentModule(dataDirectory);
+        services?.Invoke(builder.Services);
         builder.Services.AddOversightBus(builder.Configuration);
 
         var app = builder.Build();
         app.MapOversightDefaults();
         app.MapConsentModule();
         await app.StartAsync();
-        return new ConsentTestHost(app, dataDirectory, time);
+        return new ConsentTestHost(app, dataDirectory, ownsDirectory, time);
     }
 
     public string Token(string organisationId, string kind, string? service = null) => _tokens.Mint(organisationId, kind, service);
@@ -196,6 +202,11 @@ public sealed class ConsentTestHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

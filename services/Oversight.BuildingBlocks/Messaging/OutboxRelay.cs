@@ -103,10 +103,12 @@ public sealed class OutboxRelay<TDatabase>(
                 sent.Add(row.Sequence);
             }
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception exception)
         {
-            var failed = batch[sent.Count];
-            await ReleaseAsync(failed, exception);
+            // Whatever stopped the batch — a broker failure or shutdown — give the rest back at once,
+            // so this or another relay starts again at the failed row instead of waiting out the lease.
+            var shuttingDown = exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            await ReleaseAsync(batch[sent.Count], shuttingDown ? null : exception);
             await MarkSentAsync(sent);
             throw;
         }
@@ -141,17 +143,19 @@ public sealed class OutboxRelay<TDatabase>(
         await session.CommitAsync();
     }
 
-    private async Task ReleaseAsync(OutboxRow row, Exception exception)
+    private async Task ReleaseAsync(OutboxRow row, Exception? exception)
     {
-        var error = exception.Message.Length > 1000 ? exception.Message[..1000] : exception.Message;
         await using var session = await database.BeginAsync(CancellationToken.None);
         // Release every row of this batch still held, so the next round starts again at the failed one.
         await session.ExecuteAsync(
             MessagingSql.ReleaseOutboxLease,
             new { Owner = _owner });
-        await session.ExecuteAsync(
-            MessagingSql.RecordOutboxFailure,
-            new { Error = error, row.Sequence });
+        if (exception is not null)
+        {
+            var error = exception.Message.Length > 1000 ? exception.Message[..1000] : exception.Message;
+            await session.ExecuteAsync(MessagingSql.RecordOutboxFailure, new { Error = error, row.Sequence });
+        }
+
         await session.CommitAsync();
     }
 

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.Contracts;
+using Oversight.Contracts.Consent;
+using Oversight.Contracts.Exchange;
+using RabbitMQ.Client;
+
+namespace Oversight.Consent.Tests;
+
+/// <summary>What a consumer elsewhere received from the broker.</summary>
+public sealed class Received
+{
+    public ConcurrentQueue<(Guid? MessageId, ConsentGranted Message)> Granted { get; } = new();
+}
+
+public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
+{
+    public Task Consume(ConsumeContext<ConsentGranted> context)
+    {
+        received.Granted.Enqueue((context.MessageId, context.Message));
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The outbox, relay and inbox against a real RabbitMQ broker. One collection, so the tests do not
+/// compete for the module's queues.
+/// </summary>
+[Collection("RabbitMQ")]
+public sealed class RabbitMqTests
+{
+    private static (ConsentTestHost Host, Received Received) Probe(ConsentTestHost host) => (host, host.Services.GetRequiredService<Received>());
+
+    private static Task<ConsentTestHost> StartAsync(string broker, string? dataDirectory = null) =>
+        ConsentTestHost.StartAsync(
+            settings =>
+            {
+                settings["Oversight:Bus:RabbitMq"] = broker;
+                settings["Oversight:Outbox:PublishTimeout"] = "00:00:02";
+                settings["Oversight:Outbox:MaxBackoff"] = "00:00:01";
+            },
+            dataDirectory,
+            services =>
+            {
+                services.AddSingleton<Received>();
+                services.AddBusContribution("probe", bus => bus.AddConsumer<GrantedProbe>().Endpoint(e =>
+                {
+                    e.Name = $"test-probe-{Guid.NewGuid():N}";
+                    e.Temporary = true;
+                }));
+            });
+
+    [Fact]
+    public async Task A_state_change_reaches_a_consumer_through_the_broker_with_its_event_id()
+    {
+        var (host, received) = Probe(await StartAsync(RealInfrastructure.RabbitMq()));
+        await using var _ = host;
+        await WaitForConsumersAsync();
+
+        var consent = await host.GrantAsync("broker-subject");
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.Granted.Any(g => g.Message.ConsentId == consent.Id)), "the event arrives");
+
+        var (messageId, message) = received.Granted.Single(g => g.Message.ConsentId == consent.Id);
+        Assert.Equal(message.EventId, messageId);
+        Assert.Equal(Producers.Consent, message.Producer);
+        Assert.Equal(["user.financial.transactions"], message.DataCategories);
+    }
+
+    [Fact]
+    public async Task With_the_broker_down_writes_succeed_and_events_wait_until_it_is_back()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        var unreachable = new UriBuilder(new Uri(broker)) { Port = 1 }.Uri.ToString();
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        string consentId;
+        await using (var down = await StartAsync(unreachable, dataDirectory))
+        {
+            consentId = (await down.GrantAsync("patient-subject")).Id;
+            Assert.Equal(Model.ConsentStatus.Active, (await down.Services.GetRequiredService<Infrastructure.ConsentRepository>()
+                .GetAsync(await down.Database.OpenAsync(CancellationToken.None), consentId))!.StoredStatus);
+            await ConsentTestHost.EventuallyAsync(async () => await AttemptsAsync(down) > 0, "the relay tried and failed");
+            Assert.Equal(1L, await UnsentAsync(down));
+        }
+
+        // Shutting down with the broker still away must not count the event as sent.
+        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataDirectory, "consent.db")}"))
+        {
+            Assert.Equal(1L, await Dapper.SqlMapper.ExecuteScalarAsync<long>(file, "SELECT COUNT(*) FROM outbox_message WHERE sent_at_ms IS NULL"));
+        }
+
+        // An outside consumer's queue, bound before the relay can publish, so nothing races the binding.
+        var queue = $"test-outside-{Guid.NewGuid():N}";
+        var factory = new ConnectionFactory { Uri = new Uri(broker) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        const string exchange = "Oversight.Contracts.Consent:ConsentGranted";
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+        await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync(queue, exchange, "");
+        try
+        {
+            await using var up = await StartAsync(broker, dataDirectory);
+            await ConsentTestHost.EventuallyAsync(async () => await UnsentAsync(up) == 0, "the waiting event is published and marked sent");
+
+            var bodies = new List<string>();
+            while (await channel.BasicGetAsync(queue, autoAck: true) is { } delivery)
+            {
+                bodies.Add(System.Text.Encoding.UTF8.GetString(delivery.Body.Span));
+            }
+
+            Assert.Single(bodies, b => b.Contains(consentId, StringComparison.Ordinal));
+        }
+        finally
+        {
+            await channel.QueueDeleteAsync(queue);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_has_no_second_effect()
+    {
+        await using var host = await StartAsync(RealInfrastructure.RabbitMq());
+        await WaitForConsumersAsync();
+        var erasure = (await host.Subjects(ConsentTestHost.Shopwave).RequestErasureAsync(
+            new V1.RequestErasureRequest { RequestId = "e", SubjectId = "twice" })).ErasureRequest;
+        var completed = new SubjectErasureCompleted
+        {
+            EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Exchange, Version = 1,
+            ErasureRequestId = erasure.Id, SubjectId = "twice", ErasedRecordCount = 7, CompletedAt = DateTimeOffset.UtcNow,
+        };
+
+        // The same event three times, as a broker may redeliver it; the effect adds up if applied twice.
+        await host.PublishAsync(completed);
+        await host.PublishAsync(completed);
+        await host.PublishAsync(completed);
+        await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(host, $"SELECT COUNT(*) FROM inbox_message WHERE message_id = '{completed.EventId}'") == 1,
+            "the event is processed");
+        await Task.Delay(1000);
+        Assert.Equal(7, await ScalarAsync(host, $"SELECT erased_record_count FROM erasure_request WHERE id = '{erasure.Id}'"));
+    }
+
+    [Fact]
+    public async Task A_poison_message_goes_to_the_error_queue_after_bounded_retries()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await StartAsync(broker);
+        await WaitForConsumersAsync();
+        const string errorQueue = "consent-data-disclosed_error";
+        var before = await QueueDepthAsync(broker, errorQueue);
+
+        // A subject without an id cannot be logged: the insert fails every time.
+        await host.PublishAsync(new DataDisclosed
+        {
+            EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Exchange, Version = 1,
+            DeliveryId = "poison", ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau,
+            Purpose = "credit_assessment", DataCategories = ["user"], Subjects = [new DisclosedSubject { SubjectId = null! }],
+            DisclosedAt = DateTimeOffset.UtcNow,
+        });
+
+        await ConsentTestHost.EventuallyAsync(async () => await QueueDepthAsync(broker, errorQueue) > before, "the message is in the error queue", 30000);
+        Assert.Equal(0, await ScalarAsync(host, "SELECT COUNT(*) FROM disclosure"));
+    }
+
+    // The receive endpoints bind their queues asynchronously after start.
+    private static Task WaitForConsumersAsync() => Task.Delay(1500);
+
+    private static async Task<long> AttemptsAsync(ConsentTestHost host) => await ScalarAsync(host, "SELECT COALESCE(MAX(attempts), 0) FROM outbox_message");
+
+    private static async Task<long> UnsentAsync(ConsentTestHost host) => await ScalarAsync(host, "SELECT COUNT(*) FROM outbox_message WHERE sent_at_ms IS NULL");
+
+    private static async Task<long> ScalarAsync(ConsentTestHost host, string sql)
+    {
+        await using var connection = await host.Database.OpenAsync(CancellationToken.None);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql);
+    }
+
+    private static async Task<uint> QueueDepthAsync(string broker, string queue)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(broker) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0; // Not created yet: nothing has faulted on this broker so far.
+        }
+    }
+}
