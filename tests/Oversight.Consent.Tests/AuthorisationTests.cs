@@ -109,4 +109,22 @@ public sealed class AuthorisationTests : IAsyncLifetime
         Assert.Equal(4, audit.Denials.Count + rest.Denials.Count);
         Assert.True(audit.Denials[0].Sequence > rest.Denials[^1].Sequence);
     }
+
+    [Fact]
+    public async Task An_unregistered_platform_cannot_record_consents()
+    {
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent("ghost-platform").GrantConsentAsync(_host.NewGrant()).ResponseAsync);
+        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
+        Assert.Equal("ghost-platform", Assert.Single(audit.Denials).CallerId);
+    }
+
+    [Fact]
+    public async Task A_token_of_an_unknown_kind_is_refused_and_audited()
+    {
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.Shopwave, "banana").GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+        var denial = Assert.Single((await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest())).Denials);
+        Assert.Equal(("shopwave", "banana", "/oversight.consent.v1.ConsentService/GetConsent"), (denial.CallerId, denial.CallerKind, denial.Method));
+    }
 }

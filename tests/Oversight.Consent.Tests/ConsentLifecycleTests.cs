@@ -203,6 +203,11 @@ public sealed class ConsentLifecycleTests : IAsyncLifetime
     public async Task Batch_and_unary_checks_agree()
     {
         var subjects = Enumerable.Range(0, 40).Select(i => $"agree-{i}").ToList();
+        foreach (var subject in subjects.Where((_, i) => i % 7 == 3))
+        {
+            await _host.Consent(ConsentTestHost.Shopwave).GrantConsentAsync(_host.NewGrant(subject, purpose: "statistics"));
+        }
+
         foreach (var subject in subjects.Where((_, i) => i % 3 != 0))
         {
             var consent = await _host.GrantAsync(subject, categories: subject.EndsWith('1') ? "user.contact" : "user.financial.transactions");
@@ -228,6 +233,24 @@ public sealed class ConsentLifecycleTests : IAsyncLifetime
                 Assert.Equal(unary.Decision, batch.Decisions[index++]);
             }
         }
+    }
+
+    [Fact]
+    public async Task What_a_grant_answers_is_what_a_later_read_returns()
+    {
+        var granted = await _host.Consent(ConsentTestHost.Shopwave).GrantConsentAsync(_host.NewGrant("precise"));
+        var read = await _host.Consent(ConsentTestHost.Shopwave).GetConsentAsync(new GetConsentRequest { ConsentId = granted.Consent.Id });
+        Assert.Equal(granted.Consent, read.Consent);
+    }
+
+    [Fact]
+    public async Task A_denial_names_the_consent_nearest_to_allowing()
+    {
+        var consent = await _host.GrantAsync("near", categories: "user.contact.phone");
+        var check = await _host.CheckAsync("near", "user.financial.transactions");
+        Assert.Equal((DenyReason.CategoryNotCovered, consent.Id), (check.Decision.DenyReason, check.Decision.ConsentId));
+        var otherPurpose = await _host.CheckAsync("near", "user.contact.phone", purpose: "statistics");
+        Assert.Equal((DenyReason.PurposeNotCovered, consent.Id), (otherPurpose.Decision.DenyReason, otherPurpose.Decision.ConsentId));
     }
 
     private async Task<long> CountAsync(string sql)

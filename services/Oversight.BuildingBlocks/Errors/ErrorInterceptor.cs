@@ -14,7 +14,7 @@ namespace Oversight.BuildingBlocks.Errors;
 /// google.rpc details in the trailers. Permission denials are written to the module's audit
 /// before the caller hears of them. Anything unexpected is logged and answered INTERNAL.
 /// </summary>
-public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IEnumerable<IAccessDenialAudit> audits) : Interceptor
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDenialRecorder denials) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -81,7 +81,7 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IEnumerab
                 return ToRpc(precondition.Code, precondition.Message, failure);
 
             case PermissionDeniedException denied:
-                await AuditDenialAsync(denied, context);
+                await denials.RecordAsync(context.Method, context.GetHttpContext().User, denied.Resource, denied.Message);
                 return ToRpc(denied.Code, denied.Message, null);
 
             case ServiceException service:
@@ -103,29 +103,6 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IEnumerab
 
     private static bool IsContention(DbException exception) =>
         Data.SqliteDialect.Instance.IsContention(exception) || Data.SqlServerDialect.Instance.IsContention(exception);
-
-    private async Task AuditDenialAsync(PermissionDeniedException denied, ServerCallContext context)
-    {
-        var caller = context.GetHttpContext().User is { Identity.IsAuthenticated: true } user ? Caller.From(user) : null;
-        foreach (var audit in audits)
-        {
-            if (!audit.Covers(context.Method))
-            {
-                continue;
-            }
-
-            try
-            {
-                await audit.RecordAsync(new AccessDenial(
-                    context.Method, caller?.OrganisationId ?? "", caller?.Kind ?? "", denied.Resource, denied.Message), CancellationToken.None);
-            }
-            catch (Exception exception)
-            {
-                // The caller still hears PERMISSION_DENIED; the failed audit write is loud in the logs.
-                logger.LogError(exception, "Could not audit a permission denial in {Method}", context.Method);
-            }
-        }
-    }
 
     private static RpcException ToRpc(Code code, string message, Google.Protobuf.IMessage? detail)
     {

@@ -113,7 +113,7 @@ public sealed partial class FieldViolations
             return null;
         }
 
-        return value.ToDateTimeOffset();
+        return Data.StoredTime.ToMillisecond(value.ToDateTimeOffset());
     }
 
     /// <summary>An optional non-negative duration; zero when absent.</summary>

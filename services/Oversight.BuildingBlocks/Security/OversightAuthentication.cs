@@ -50,6 +50,8 @@ public static class OversightAuthentication
         var options = AuthOptions.From(configuration);
         services.AddSingleton(options);
         services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<AccessDenialRecorder>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services
             .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(jwt =>

@@ -115,15 +115,16 @@ public sealed class ConsentChecker(
 
         if (undecided is not null)
         {
-            // The batch read only this purpose's artefacts; a subject with artefacts for other
-            // purposes is denied for the purpose, not for having no consent at all.
+            // The batch read only this purpose's artefacts. A subject without any is weighed again
+            // with all of theirs, so the reason (and the consent named) match a unary check.
             var subjects = undecided.Select(i => results[i].SubjectId).Distinct(StringComparer.Ordinal).ToList();
-            var withAny = await repository.SubjectsWithAnyConsentAsync(connection, subjects, query.ControllerId, query.RecipientId, cancellationToken);
+            var everything = await repository.ForBatchCheckAsync(connection, subjects, query.ControllerId, query.RecipientId, null, cancellationToken);
             foreach (var index in undecided)
             {
-                if (withAny.Contains(results[index].SubjectId))
+                if (everything.TryGetValue(results[index].SubjectId, out var all))
                 {
-                    results[index] = results[index] with { Outcome = CheckOutcome.Denied(DenyReason.PurposeNotCovered) };
+                    var outcome = ConsentEvaluator.Evaluate(all, query.RecipientId, query.Purpose, results[index].DataCategory, query.RecordTime, now, mandates, CountsOf);
+                    results[index] = results[index] with { Outcome = outcome };
                 }
             }
         }

@@ -30,7 +30,7 @@ public sealed class ConsentRegister(
     public async Task<ConsentWrite> GrantAsync(DbSession session, Caller caller, string subjectId, ConsentTerms terms)
     {
         RequirePlatform(caller);
-        var now = time.GetUtcNow();
+        var now = time.UtcNowToMillisecond();
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
         var artefact = await IssueAsync(session, snapshot, recipient, caller, subjectId, terms, supersedesId: null, now);
         var sequence = await repository.AppendChangeAsync(session, artefact.Id, artefact.Version, ConsentStatus.Active, null, caller.OrganisationId, now);
@@ -41,7 +41,7 @@ public sealed class ConsentRegister(
     public async Task<ConsentWrite> AmendAsync(DbSession session, Caller caller, string consentId, ConsentTerms terms)
     {
         RequirePlatform(caller);
-        var now = time.GetUtcNow();
+        var now = time.UtcNowToMillisecond();
         var old = await LoadOwnedAsync(session, caller, consentId);
         RequireOpen(old, now, "amended");
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
@@ -67,7 +67,7 @@ public sealed class ConsentRegister(
 
     public async Task<ConsentWrite> PauseAsync(DbSession session, Caller caller, string consentId, string? reason)
     {
-        var now = time.GetUtcNow();
+        var now = time.UtcNowToMillisecond();
         var artefact = await LoadOwnedAsync(session, caller, consentId);
         if (artefact.StatusAt(now) != ConsentStatus.Active)
         {
@@ -85,7 +85,7 @@ public sealed class ConsentRegister(
 
     public async Task<ConsentWrite> ResumeAsync(DbSession session, Caller caller, string consentId)
     {
-        var now = time.GetUtcNow();
+        var now = time.UtcNowToMillisecond();
         var artefact = await LoadOwnedAsync(session, caller, consentId);
         if (artefact.StatusAt(now) != ConsentStatus.Paused)
         {
@@ -103,7 +103,7 @@ public sealed class ConsentRegister(
 
     public async Task<ConsentWrite> RevokeAsync(DbSession session, Caller caller, string consentId, string? reason)
     {
-        var now = time.GetUtcNow();
+        var now = time.UtcNowToMillisecond();
         var artefact = await LoadOwnedAsync(session, caller, consentId);
         RequireOpen(artefact, now, "revoked");
         return await RevokeLoadedAsync(session, caller, artefact, reason, now);
@@ -113,7 +113,8 @@ public sealed class ConsentRegister(
     public async Task<(ErasureRequest Request, long Sequence)> RequestErasureAsync(DbSession session, Caller caller, string subjectId)
     {
         RequirePlatform(caller);
-        var now = time.GetUtcNow();
+        await RequireRegisteredPlatformAsync(session, caller);
+        var now = time.UtcNowToMillisecond();
         var open = await repository.OpenForSubjectAsync(session, subjectId, caller.OrganisationId);
         long sequence = 0;
         var revoked = 0;
@@ -169,6 +170,7 @@ public sealed class ConsentRegister(
 
     private async Task<(RegistrySnapshot Snapshot, KnownOrganisation Recipient)> ValidateAsync(DbSession session, Caller caller, ConsentTerms terms, DateTimeOffset now)
     {
+        await RequireRegisteredPlatformAsync(session, caller);
         var snapshot = await registry.GetAsync(session.CancellationToken);
         var recipient = await repository.OrganisationAsync(session.Connection, terms.RecipientId, session.Transaction, session.CancellationToken);
         var violations = new FieldViolations();
@@ -184,7 +186,7 @@ public sealed class ConsentRegister(
             Guid.CreateVersion7(now).ToString("D"), subjectId, caller.OrganisationId, terms, ConsentStatus.Active, null, supersedesId, null,
             now, now, 1, "", signer.Current.KeyId);
         var controller = await repository.OrganisationAsync(session.Connection, caller.OrganisationId, session.Transaction, session.CancellationToken);
-        var payload = ConsentReceipt.Payload(draft, snapshot.Purposes[terms.Purpose], controller?.Name, recipient.Name, snapshot.Taxonomy, now);
+        var payload = ConsentReceipt.Payload(draft, snapshot.Purposes[terms.Purpose], controller!.Name, recipient.Name, snapshot.Taxonomy, now);
         var artefact = draft with { ReceiptJws = signer.Sign(payload) };
         await repository.InsertAsync(session, artefact);
         return artefact;
@@ -224,6 +226,17 @@ public sealed class ConsentRegister(
         }
 
         return artefact;
+    }
+
+    /// <summary>A controller must be a platform the venture knows: its receipts name it.</summary>
+    private async Task RequireRegisteredPlatformAsync(DbSession session, Caller caller)
+    {
+        var controller = await repository.OrganisationAsync(session.Connection, caller.OrganisationId, session.Transaction, session.CancellationToken);
+        if (controller is null || controller.Kind != Contracts.Governance.OrganisationKinds.Platform)
+        {
+            throw new PermissionDeniedException(
+                $"'{caller.OrganisationId}' is not a registered platform; only registered platforms record consents.", $"organisation/{caller.OrganisationId}");
+        }
     }
 
     private static void RequirePlatform(Caller caller)

@@ -24,7 +24,7 @@ public sealed class ConsentGrpcService(
         var violations = new FieldViolations();
         IdempotentRequests.Validate(request.RequestId, violations);
         ConsentMapping.SubjectId(violations, "subject_id", request.SubjectId);
-        var terms = ConsentMapping.ToTerms(request.Terms, time.GetUtcNow(), violations);
+        var terms = ConsentMapping.ToTerms(request.Terms, time.UtcNowToMillisecond(), violations);
         violations.ThrowIfAny();
 
         return Idempotent(caller, request.RequestId, request, context, async session =>
@@ -45,7 +45,7 @@ public sealed class ConsentGrpcService(
         var violations = new FieldViolations();
         IdempotentRequests.Validate(request.RequestId, violations);
         var consentId = violations.Uuid("consent_id", request.ConsentId);
-        var terms = ConsentMapping.ToTerms(request.Terms, time.GetUtcNow(), violations);
+        var terms = ConsentMapping.ToTerms(request.Terms, time.UtcNowToMillisecond(), violations);
         violations.ThrowIfAny();
 
         return Idempotent(caller, request.RequestId, request, context, async session =>

@@ -125,17 +125,15 @@ public sealed class ConsentRepository(ConsentDatabase database)
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
-    /// <summary>The same for many subjects at once, grouped by subject.</summary>
+    /// <summary>The same for many subjects at once, grouped by subject; of one purpose, or of all when it is null.</summary>
     public async Task<Dictionary<string, List<ConsentArtefact>>> ForBatchCheckAsync(
-        DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, string purpose, CancellationToken cancellationToken)
+        DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, string? purpose, CancellationToken cancellationToken)
     {
         var bySubject = new Dictionary<string, List<ConsentArtefact>>(StringComparer.Ordinal);
         foreach (var chunk in subjectIds.Chunk(InListChunk))
         {
-            // Only this purpose's artefacts are needed to decide; whether any other purpose exists
-            // is asked separately (for the PURPOSE_NOT_COVERED reason) and only for the undecided.
             var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-                ConsentSql.ArtefactsForBatchCheck,
+                ConsentSql.ArtefactsForBatchCheck(purpose is not null),
                 new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose }, cancellationToken: cancellationToken));
             foreach (var row in rows)
             {
@@ -149,21 +147,6 @@ public sealed class ConsentRepository(ConsentDatabase database)
         }
 
         return bySubject;
-    }
-
-    /// <summary>Of the given subjects, those with any artefact (of any purpose) from the controller to the recipient.</summary>
-    public async Task<HashSet<string>> SubjectsWithAnyConsentAsync(
-        DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, CancellationToken cancellationToken)
-    {
-        var found = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var chunk in subjectIds.Chunk(InListChunk))
-        {
-            found.UnionWith(await connection.QueryAsync<string>(new CommandDefinition(
-                ConsentSql.SubjectsWithAnyConsent,
-                new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken)));
-        }
-
-        return found;
     }
 
     /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows).</summary>

@@ -87,14 +87,10 @@ public static class ConsentSql
     public static string ArtefactsForCheck =>
         $"SELECT {ArtefactColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;";
 
-    public static string ArtefactsForBatchCheck => $"""
+    /// <summary>Many subjects' artefacts at once, of one purpose or of all.</summary>
+    public static string ArtefactsForBatchCheck(bool byPurpose) => $"""
         SELECT {ArtefactColumns} FROM consent_artefact
-         WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds AND purpose_id = @Purpose;
-        """;
-
-    public static string SubjectsWithAnyConsent => """
-        SELECT DISTINCT subject_id FROM consent_artefact
-         WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds;
+         WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds{(byPurpose ? " AND purpose_id = @Purpose" : "")};
         """;
 
     public static string DeliveryCounts => """

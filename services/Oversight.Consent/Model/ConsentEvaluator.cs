@@ -89,7 +89,7 @@ public static class ConsentEvaluator
     {
         ConsentArtefact? nearest = null;
         var nearestReason = DenyReason.NoConsent;
-        var samePurpose = false;
+        ConsentArtefact? samePurpose = null;
 
         foreach (var artefact in artefacts)
         {
@@ -98,7 +98,7 @@ public static class ConsentEvaluator
                 continue;
             }
 
-            samePurpose = true;
+            samePurpose = Later(samePurpose, artefact);
             if (!DataCategoryTaxonomy.AnyCovers(artefact.Terms.DataCategories, category))
             {
                 continue;
@@ -111,8 +111,7 @@ public static class ConsentEvaluator
             }
 
             // Report the most recently issued covering artefact: the one the person dealt with last.
-            if (nearest is null || artefact.CreatedAt > nearest.CreatedAt
-                || (artefact.CreatedAt == nearest.CreatedAt && string.CompareOrdinal(artefact.Id, nearest.Id) > 0))
+            if (Later(nearest, artefact) == artefact)
             {
                 nearest = artefact;
                 nearestReason = reason;
@@ -132,13 +131,21 @@ public static class ConsentEvaluator
             return CheckOutcome.Denied(nearestReason, nearest.Id);
         }
 
-        if (samePurpose)
+        if (samePurpose is not null)
         {
-            return CheckOutcome.Denied(DenyReason.CategoryNotCovered);
+            return CheckOutcome.Denied(DenyReason.CategoryNotCovered, samePurpose.Id);
         }
 
-        return CheckOutcome.Denied(artefacts.Count > 0 ? DenyReason.PurposeNotCovered : DenyReason.NoConsent);
+        var latest = artefacts.Aggregate((ConsentArtefact?)null, Later);
+        return latest is null ? CheckOutcome.Denied(DenyReason.NoConsent) : CheckOutcome.Denied(DenyReason.PurposeNotCovered, latest.Id);
     }
+
+    /// <summary>The more recently issued of two artefacts (ties broken by id, so the answer is stable).</summary>
+    private static ConsentArtefact Later(ConsentArtefact? current, ConsentArtefact candidate) =>
+        current is null || candidate.CreatedAt > current.CreatedAt
+        || (candidate.CreatedAt == current.CreatedAt && string.CompareOrdinal(candidate.Id, current.Id) > 0)
+            ? candidate
+            : current;
 
     /// <summary>What stops a covering artefact from allowing, or <see cref="DenyReason.None"/>.</summary>
     private static DenyReason Obstacle(ConsentArtefact artefact, DateTimeOffset? recordTime, DateTimeOffset now, Func<string, DeliveryCounts> deliveries)
