@@ -1,0 +1,128 @@
+using Grpc.Core;
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.DependencyInjection;
+using Oversight.Consent.V1;
+
+namespace Oversight.Consent.Tests;
+
+/// <summary>
+/// The Consent module against a real SQL Server, when <c>OVERSIGHT_SQLSERVER</c> names one (for
+/// example the Compose <c>sqlserver</c> service). Each run migrates a database of its own and drops
+/// it afterwards.
+/// </summary>
+[Collection("SQL Server")]
+public sealed class SqlServerTests
+{
+    private static async Task<(ConsentTestHost Host, string Database, string Server)> StartAsync()
+    {
+        var server = RealInfrastructure.SqlServer();
+        var builder = new SqlConnectionStringBuilder(server) { InitialCatalog = $"oversight_consent_test_{Guid.NewGuid():N}" };
+        var host = await ConsentTestHost.StartAsync(settings =>
+        {
+            settings["Oversight:Consent:Database:Provider"] = "SqlServer";
+            settings["Oversight:Consent:Database:ConnectionString"] = builder.ConnectionString;
+        });
+        return (host, builder.InitialCatalog, server);
+    }
+
+    private static async Task DropAsync(ConsentTestHost host, string database, string server)
+    {
+        await host.DisposeAsync();
+        SqlConnection.ClearAllPools();
+        await using var connection = new SqlConnection(new SqlConnectionStringBuilder(server) { InitialCatalog = "master" }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"ALTER DATABASE [{database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [{database}];";
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task The_consent_lifecycle_runs_on_sql_server()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            var shopwave = host.Consent(ConsentTestHost.Shopwave);
+            var grant = host.NewGrant("sql-subject");
+            grant.Terms.FrequencyLimit = new FrequencyLimit { MaxDeliveries = 5, Period = FrequencyPeriod.Month };
+            var granted = await shopwave.GrantConsentAsync(grant);
+            Assert.Equal(granted, await shopwave.GrantConsentAsync(grant));
+            Assert.Equal(granted.Consent, (await shopwave.GetConsentAsync(new GetConsentRequest { ConsentId = granted.Consent.Id })).Consent);
+            Assert.Equal(Decision.Allow, (await host.CheckAsync("sql-subject")).Decision.Decision);
+
+            var paused = await shopwave.PauseConsentAsync(new PauseConsentRequest { RequestId = "p", ConsentId = granted.Consent.Id });
+            Assert.Equal(DenyReason.Paused, (await host.CheckAsync("sql-subject", token: paused.ConsistencyToken)).Decision.DenyReason);
+            await shopwave.ResumeConsentAsync(new ResumeConsentRequest { RequestId = "r", ConsentId = granted.Consent.Id });
+            var amended = await shopwave.AmendConsentAsync(new AmendConsentRequest { RequestId = "a", ConsentId = granted.Consent.Id, Terms = host.NewGrant().Terms });
+            var revoked = await shopwave.RevokeConsentAsync(new RevokeConsentRequest { RequestId = "v", ConsentId = amended.Consent.Id });
+            Assert.Equal(DenyReason.Revoked, (await host.CheckAsync("sql-subject", token: revoked.ConsistencyToken)).Decision.DenyReason);
+
+            for (var i = 0; i < 7; i++)
+            {
+                await host.GrantAsync($"sql-page-{i}");
+            }
+
+            var page = await shopwave.ListConsentsAsync(new ListConsentsRequest { ControllerId = ConsentTestHost.Shopwave, PageSize = 4 });
+            var next = await shopwave.ListConsentsAsync(new ListConsentsRequest { ControllerId = ConsentTestHost.Shopwave, PageSize = 4, PageToken = page.NextPageToken });
+            Assert.Equal(9, page.Consents.Concat(next.Consents).Select(c => c.Id).Distinct().Count());
+
+            var batch = await shopwave.BatchCheckConsentAsync(new BatchCheckConsentRequest
+            {
+                ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau, Purpose = "credit_assessment",
+                SubjectIds = { Enumerable.Range(0, 1200).Select(i => $"sql-page-{i}") }, DataCategories = { "user.financial.transactions" },
+            });
+            Assert.Equal(7, batch.Decisions.Count(d => d.Decision == Decision.Allow));
+
+            var history = await shopwave.ListConsentEventsAsync(new ListConsentEventsRequest { ConsentId = granted.Consent.Id });
+            Assert.Equal([ConsentState.Active, ConsentState.Paused, ConsentState.Active, ConsentState.Superseded], history.Events.Select(e => e.State));
+
+            await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+                () => host.Consent(ConsentTestHost.Paylink).RevokeConsentAsync(new RevokeConsentRequest { RequestId = "x", ConsentId = granted.Consent.Id }).ResponseAsync);
+            Assert.Single((await host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest())).Denials);
+
+            host.Time.Advance(TimeSpan.FromDays(31));
+            Assert.Equal(7, await host.Services.GetRequiredService<Application.ConsentExpirySweeper>().SweepAsync(CancellationToken.None));
+            await ConsentTestHost.EventuallyAsync(async () =>
+            {
+                await using var connection = await host.Database.OpenAsync(CancellationToken.None);
+                return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT COUNT(*) FROM outbox_message WHERE sent_at_ms IS NULL") == 0;
+            }, "the relay sends every event from SQL Server");
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicates_and_racing_changes_hold_on_sql_server()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            var shopwave = host.Consent(ConsentTestHost.Shopwave);
+            var grant = host.NewGrant("sql-race", requestId: "same");
+            var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => shopwave.GrantConsentAsync(grant).ResponseAsync));
+            Assert.Single(answers.Select(a => a.Consent.Id).Distinct());
+
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+            {
+                try
+                {
+                    await shopwave.RevokeConsentAsync(new RevokeConsentRequest { RequestId = $"rv{i}", ConsentId = answers[0].Consent.Id });
+                    return StatusCode.OK;
+                }
+                catch (RpcException exception)
+                {
+                    return exception.StatusCode;
+                }
+            }));
+            Assert.Equal(1, outcomes.Count(o => o == StatusCode.OK));
+            Assert.All(outcomes.Where(o => o != StatusCode.OK), o => Assert.Contains(o, new[] { StatusCode.Aborted, StatusCode.FailedPrecondition }));
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
+}
