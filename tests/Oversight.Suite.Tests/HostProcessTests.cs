@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Oversight.Consent.V1;
+
+namespace Oversight.Suite.Tests;
+
+/// <summary>The host executable as a newcomer runs it: a real process, real ports, real HTTP/2.</summary>
+public sealed partial class HostProcessTests
+{
+    private static string HostAssembly => typeof(HostProcessTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "HostAssemblyPath").Value!;
+
+    [Fact]
+    public async Task With_no_services_named_it_runs_every_module_on_the_embedded_default()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        var (consentPort, healthPort) = (FreePort(), FreePort());
+        using var host = Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:HealthPort={healthPort}");
+        try
+        {
+            var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
+            Assert.Contains(lines, l => ServiceLine().Match(l) is { Success: true } m && m.Groups[1].Value == "consent" && m.Groups[2].Value == consentPort.ToString());
+            Assert.Contains(lines, l => l.Contains("in-memory bus", StringComparison.Ordinal));
+            Assert.True(File.Exists(Path.Combine(data, "consent.db")));
+
+            using var http = new HttpClient();
+            Assert.Equal("Healthy", await http.GetStringAsync($"http://127.0.0.1:{healthPort}/healthz"));
+
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
+            var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "oversight.consent.v1.ConsentService" });
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+
+            var token = await RunToCompletionAsync("token", "--org", "shopwave", "--kind", "platform");
+            var consent = new ConsentService.ConsentServiceClient(channel);
+            var headers = new Metadata { { "Authorization", $"Bearer {token.Trim()}" } };
+            var purposes = await new ConsentRegistryService.ConsentRegistryServiceClient(channel).ListPurposesAsync(new ListPurposesRequest(), headers);
+            Assert.Contains(purposes.Purposes, p => p.Id == "credit_assessment");
+            var missing = await Assert.ThrowsAsync<RpcException>(() => consent.GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }, headers).ResponseAsync);
+            Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        }
+        finally
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_service_name_is_refused()
+    {
+        using var host = Start("--services", "consent,astrology", "--data", Path.GetTempPath());
+        await host.WaitForExitAsync();
+        Assert.Equal(2, host.ExitCode);
+        Assert.Contains("astrology", await host.StandardError.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    private static Process Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(HostAssembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task<string> RunToCompletionAsync(params string[] arguments)
+    {
+        using var process = Start(arguments);
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+        return output;
+    }
+
+    private static async Task<List<string>> ReadUntilAsync(Process process, Func<string, bool> last)
+    {
+        var lines = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            lines.Add(line);
+            if (last(line))
+            {
+                return lines;
+            }
+        }
+
+        Assert.Fail("The host exited before it was ready:\n" + string.Join('\n', lines) + await process.StandardError.ReadToEndAsync());
+        return lines;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex(@"^(\w+)\s+http://127\.0\.0\.1:(\d+)$")]
+    private static partial Regex ServiceLine();
+}
