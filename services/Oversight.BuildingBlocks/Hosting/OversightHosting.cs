@@ -24,8 +24,12 @@ public static class OversightHosting
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
+        services.Configure<ServerOptions>(builder.Configuration.GetSection("Oversight:Server"));
+        services.AddSingleton<InFlightLimitInterceptor>();
         services.AddGrpc(grpc =>
         {
+            // Outermost first: shed load before any work, then translate errors.
+            grpc.Interceptors.Add<InFlightLimitInterceptor>();
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.MaxReceiveMessageSize = 16 * 1024 * 1024;
         });
