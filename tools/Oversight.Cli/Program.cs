@@ -58,7 +58,7 @@ categories.SetAction(Remote(async (_, s) =>
     });
 }));
 
-var mandates = new Command("mandates", "Lists the statutory mandates, newest first.");
+var mandates = new Command("mandates", "Lists the statutory mandates (in force or repealed), by id.");
 mandates.SetAction(Remote(async (_, s) =>
 {
     var response = await Session.AllPagesAsync(page => s.Registry.ListStatutoryMandatesAsync(new ListStatutoryMandatesRequest { PageToken = page }, cancellationToken: s.Cancellation));
