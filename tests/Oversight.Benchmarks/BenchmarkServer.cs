@@ -1,0 +1,98 @@
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Data.Sqlite;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Benchmarks.V1;
+using Oversight.Consent;
+
+namespace Oversight.Benchmarks;
+
+/// <summary>
+/// The Consent module as the host runs it on the embedded default — real Kestrel on loopback,
+/// HTTP/2 cleartext only, SQLite in a fresh data folder, in-memory bus — plus the no-op
+/// <see cref="PingService"/> that the baseline calls.
+/// </summary>
+public sealed class BenchmarkServer : IAsyncDisposable
+{
+    public const string Platform = "shopwave";
+    public const string Institution = "state-credit-bureau";
+
+    private readonly WebApplication _app;
+
+    private BenchmarkServer(WebApplication app, string dataDirectory, Uri address)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Address = address;
+    }
+
+    public string DataDirectory { get; }
+
+    public Uri Address { get; }
+
+    public TokenIssuer Tokens => _app.Services.GetRequiredService<TokenIssuer>();
+
+    public static async Task<BenchmarkServer> StartAsync()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-benchmark", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+        var settings = new Dictionary<string, string?>();
+        (string Id, string Kind)[] seeds = [(Platform, "platform"), (Institution, "institution")];
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Id"] = seeds[i].Id;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Kind"] = seeds[i].Kind;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Name"] = seeds[i].Id;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Jurisdiction"] = "CN";
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(settings);
+        // Port 0: the OS picks a free one. Http2 only, as the host's gRPC ports (h2c, prior knowledge).
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http2));
+        builder.AddOversightDefaults();
+        // After the defaults, which add the console logger: a log line per request would be measured too.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddConsentModule(dataDirectory);
+        builder.Services.AddOversightBus(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapOversightDefaults();
+        app.MapConsentModule();
+        // No AllowAnonymous: the baseline passes the same JWT fallback policy and interceptor as the Consent RPCs.
+        app.MapGrpcService<PingService>();
+        await app.StartAsync();
+
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new BenchmarkServer(app, dataDirectory, new Uri(bound));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless; the numbers are already printed.
+        }
+    }
+}
+
+/// <summary>The baseline: an RPC that does nothing but travel.</summary>
+public sealed class PingService : BenchmarkService.BenchmarkServiceBase
+{
+    private static readonly Task<PingResponse> Pong = Task.FromResult(new PingResponse());
+
+    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) => Pong;
+}

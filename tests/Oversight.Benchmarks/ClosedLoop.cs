@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Grpc.Core;
+
+namespace Oversight.Benchmarks;
+
+/// <summary>What one scenario achieved in its measured window.</summary>
+public sealed record Measurement(string Scenario, long Calls, long Items, long Failed, TimeSpan Elapsed, TimeSpan Cpu)
+{
+    public double CallsPerSecond => Calls / Elapsed.TotalSeconds;
+
+    public double ItemsPerSecond => Items / Elapsed.TotalSeconds;
+
+    /// <summary>Cores the whole process (client and server) kept busy: below the core count means something waits.</summary>
+    public double CoresBusy => Cpu / Elapsed;
+
+    /// <summary>Process CPU time per completed call, client and server together.</summary>
+    public double CpuMicrosecondsPerCall => Cpu.TotalMicroseconds / Math.Max(Calls, 1);
+}
+
+/// <summary>
+/// A closed-loop load: a fixed number of callers, each starting its next call when the last one
+/// returns, for a warm-up window (discarded) and then a measured window.
+/// </summary>
+public sealed class ClosedLoop(int concurrency, TimeSpan warmup, TimeSpan duration)
+{
+    // A safety bound so no loop can run away even if the clock misbehaves.
+    private const long MaxCallsPerCaller = 50_000_000;
+
+    public int Concurrency => concurrency;
+
+    /// <param name="call">Makes one call; returns how many items (decisions, grants…) it completed.</param>
+    public async Task<Measurement> MeasureAsync(string scenario, Func<Task<int>> call)
+    {
+        await RunAsync(warmup, call);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var (calls, items, failed, elapsed) = await RunAsync(duration, call);
+        return new Measurement(scenario, calls, items, failed, elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuBefore);
+    }
+
+    private async Task<(long Calls, long Items, long Failed, TimeSpan Elapsed)> RunAsync(TimeSpan window, Func<Task<int>> call)
+    {
+        long calls = 0, items = 0, failed = 0;
+        var clock = Stopwatch.StartNew();
+
+        async Task CallerAsync()
+        {
+            for (long n = 0; n < MaxCallsPerCaller && clock.Elapsed < window; n++)
+            {
+                try
+                {
+                    var completed = await call();
+                    Interlocked.Increment(ref calls);
+                    Interlocked.Add(ref items, completed);
+                }
+                catch (RpcException)
+                {
+                    // Counted, never passed off as throughput; the table shows them.
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(CallerAsync)));
+        // Calls in flight at the deadline finish and count, so the window ends when the last one does.
+        return (calls, items, failed, clock.Elapsed);
+    }
+}
