@@ -26,8 +26,6 @@ public sealed class ClosedLoop(int concurrency, TimeSpan warmup, TimeSpan durati
     // A safety bound so no loop can run away even if the clock misbehaves.
     private const long MaxCallsPerCaller = 50_000_000;
 
-    public int Concurrency => concurrency;
-
     /// <param name="call">Makes one call; returns how many items (decisions, grants…) it completed.</param>
     public async Task<Measurement> MeasureAsync(string scenario, Func<Task<int>> call)
     {

@@ -84,7 +84,7 @@ static async Task<int> RunAsync(int concurrency, double seconds, double warmupSe
     }
 
     var loop = new ClosedLoop(concurrency, TimeSpan.FromSeconds(warmupSeconds), TimeSpan.FromSeconds(seconds));
-    Console.WriteLine($"Each scenario: {concurrency} concurrent callers, {warmupSeconds:N0} s warm-up, {seconds:N0} s measured.");
+    Console.WriteLine($"Each scenario: {concurrency} concurrent callers, {warmupSeconds:0.#} s warm-up, {seconds:0.#} s measured.");
 
     var baseline = await loop.MeasureAsync("Ping (baseline, no-op)", async () =>
     {
