@@ -51,6 +51,7 @@ public static class ConsentModule
         services.AddSingleton<ConsentRepository>();
         services.AddSingleton<ConsentRegistry>();
         services.AddSingleton<ConsentRegister>();
+        services.AddSingleton<CheckReaders>();
         services.AddSingleton<ConsentChecker>();
         services.AddSingleton(provider =>
         {

@@ -19,7 +19,7 @@ public class ConsentEvaluatorTests
     private static CheckOutcome Check(IReadOnlyList<ConsentArtefact> artefacts, string category = "user.financial.transactions",
         string purpose = "credit_assessment", DateTimeOffset? recordTime = null, IReadOnlyList<StatutoryMandate>? mandates = null,
         int deliveries = 0) =>
-        ConsentEvaluator.Evaluate(artefacts, Bureau, purpose, category, recordTime, Now, mandates ?? [], _ => new DeliveryCounts(deliveries, deliveries, deliveries));
+        ConsentEvaluator.Evaluate(artefacts.Select(a => a.Coverage).ToList(), Bureau, purpose, category, recordTime, Now, mandates ?? [], _ => new DeliveryCounts(deliveries, deliveries, deliveries));
 
     [Fact]
     public void A_parent_category_covers_its_children()

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using System.Data.Common;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Consent.Infrastructure;
@@ -23,6 +24,7 @@ public sealed record CheckResult(string SubjectId, string DataCategory, CheckOut
 public sealed class ConsentChecker(
     ConsentDatabase database,
     ConsentRepository repository,
+    CheckReaders readers,
     ConsentRegistry registry,
     TimeProvider time,
     IOptions<ConsentOptions> options)
@@ -64,47 +66,53 @@ public sealed class ConsentChecker(
 
     public ConsentLimits Limits => options.Value.Limits;
 
+    /// <summary>Decides one subject and category; returns the decision and the sequence it reflects.</summary>
+    public async Task<(CheckResult Result, long Sequence)> CheckOneAsync(
+        string subjectId, string category, CheckQuery query, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var (sequence, consents) = await readers.ReadAsync(subjectId, query.ControllerId, query.RecipientId, cancellationToken);
+        RequireFresh(query, sequence);
+
+        var deliveries = await DeliveriesAsync(null, consents, now, cancellationToken);
+        var outcome = ConsentEvaluator.Evaluate(consents, query.RecipientId, query.Purpose, category, query.RecordTime, now, [], deliveries);
+        if (outcome.Decision == CheckDecision.Deny)
+        {
+            // Consent is weighed first; the mandates are read only when no consent allows.
+            await using var connection = await database.OpenAsync(cancellationToken);
+            var mandates = await repository.MandatesForRecipientAsync(connection, query.RecipientId, cancellationToken);
+            if (mandates.Count > 0)
+            {
+                outcome = ConsentEvaluator.Evaluate(consents, query.RecipientId, query.Purpose, category, query.RecordTime, now, mandates, deliveries);
+            }
+        }
+
+        return (new CheckResult(subjectId, category, outcome), sequence);
+    }
+
     /// <summary>Decides every subject × category, subject-major; returns the decisions and the sequence they reflect.</summary>
-    public async Task<(IReadOnlyList<CheckResult> Results, long Sequence)> CheckAsync(CheckQuery query, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<CheckResult> Results, long Sequence)> CheckManyAsync(CheckQuery query, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
 
         // Read the clock first: everything read after it reflects at least this sequence.
         var sequence = await repository.LatestSequenceAsync(connection, cancellationToken);
-        if (query.MinimumSequence > sequence)
-        {
-            throw new UnavailableException(
-                "This store has not yet seen the write the consistency token names; retry shortly.");
-        }
+        RequireFresh(query, sequence);
 
-        Dictionary<string, List<ConsentArtefact>> bySubject;
-        if (query.SubjectIds.Count == 1)
-        {
-            // One subject: every artefact, so the deny reason can tell a purpose not covered.
-            var all = await repository.ForCheckAsync(connection, query.SubjectIds[0], query.ControllerId, query.RecipientId, cancellationToken);
-            bySubject = new Dictionary<string, List<ConsentArtefact>>(StringComparer.Ordinal) { [query.SubjectIds[0]] = all.ToList() };
-        }
-        else
-        {
-            bySubject = await repository.ForBatchCheckAsync(connection, query.SubjectIds, query.ControllerId, query.RecipientId, query.Purpose, cancellationToken);
-        }
-
-        var limited = bySubject.Values.SelectMany(list => list).Where(a => a.Terms.FrequencyLimit is not null).Select(a => a.Id).ToList();
-        var deliveries = await repository.DeliveryCountsAsync(connection, limited, now, cancellationToken);
-        DeliveryCounts CountsOf(string consentId) => deliveries.GetValueOrDefault(consentId);
-
+        var bySubject = await repository.CoverageForBatchAsync(connection, query.SubjectIds, query.ControllerId, query.RecipientId, query.Purpose, cancellationToken);
+        var deliveries = await DeliveriesAsync(connection, bySubject.Values.SelectMany(list => list), now, cancellationToken);
         var mandates = await repository.MandatesForRecipientAsync(connection, query.RecipientId, cancellationToken);
 
         var results = new List<CheckResult>(query.SubjectIds.Count * query.DataCategories.Count);
         List<int>? undecided = null;
         foreach (var subject in query.SubjectIds)
         {
-            var artefacts = bySubject.TryGetValue(subject, out var list) ? list : (IReadOnlyList<ConsentArtefact>)[];
+            var consents = bySubject.TryGetValue(subject, out var list) ? list : (IReadOnlyList<ConsentCoverage>)[];
             foreach (var category in query.DataCategories)
             {
-                var outcome = ConsentEvaluator.Evaluate(artefacts, query.RecipientId, query.Purpose, category, query.RecordTime, now, mandates, CountsOf);
-                if (outcome.DenyReason == DenyReason.NoConsent && query.SubjectIds.Count > 1)
+                var outcome = ConsentEvaluator.Evaluate(consents, query.RecipientId, query.Purpose, category, query.RecordTime, now, mandates, deliveries);
+                if (outcome.DenyReason == DenyReason.NoConsent)
                 {
                     (undecided ??= []).Add(results.Count);
                 }
@@ -115,20 +123,52 @@ public sealed class ConsentChecker(
 
         if (undecided is not null)
         {
-            // The batch read only this purpose's artefacts. A subject without any is weighed again
+            // The batch read only this purpose's consents. A subject without any is weighed again
             // with all of theirs, so the reason (and the consent named) match a unary check.
             var subjects = undecided.Select(i => results[i].SubjectId).Distinct(StringComparer.Ordinal).ToList();
-            var everything = await repository.ForBatchCheckAsync(connection, subjects, query.ControllerId, query.RecipientId, null, cancellationToken);
+            var everything = await repository.CoverageForBatchAsync(connection, subjects, query.ControllerId, query.RecipientId, null, cancellationToken);
             foreach (var index in undecided)
             {
                 if (everything.TryGetValue(results[index].SubjectId, out var all))
                 {
-                    var outcome = ConsentEvaluator.Evaluate(all, query.RecipientId, query.Purpose, results[index].DataCategory, query.RecordTime, now, mandates, CountsOf);
+                    var outcome = ConsentEvaluator.Evaluate(all, query.RecipientId, query.Purpose, results[index].DataCategory, query.RecordTime, now, mandates, deliveries);
                     results[index] = results[index] with { Outcome = outcome };
                 }
             }
         }
 
         return (results, sequence);
+    }
+
+    private static void RequireFresh(CheckQuery query, long sequence)
+    {
+        if (query.MinimumSequence > sequence)
+        {
+            throw new UnavailableException("This store has not yet seen the write the consistency token names; retry shortly.");
+        }
+    }
+
+    /// <summary>Deliveries so far for the consents that carry a frequency limit (none read when none does).</summary>
+    private async Task<Func<string, DeliveryCounts>> DeliveriesAsync(
+        DbConnection? connection, IEnumerable<ConsentCoverage> consents, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var limited = consents.Where(c => c.FrequencyLimit is not null).Select(c => c.Id).ToList();
+        if (limited.Count == 0)
+        {
+            return static _ => default;
+        }
+
+        Dictionary<string, DeliveryCounts> counts;
+        if (connection is null)
+        {
+            await using var own = await database.OpenAsync(cancellationToken);
+            counts = await repository.DeliveryCountsAsync(own, limited, now, cancellationToken);
+        }
+        else
+        {
+            counts = await repository.DeliveryCountsAsync(connection, limited, now, cancellationToken);
+        }
+
+        return id => counts.GetValueOrDefault(id);
     }
 }

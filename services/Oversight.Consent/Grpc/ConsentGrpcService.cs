@@ -214,10 +214,11 @@ public sealed class ConsentGrpcService(
         ConsentChecker.Authorise(context.GetCaller(), request.ControllerId, request.RecipientId);
         await checker.ValidateVocabularyAsync(request.Purpose, [request.DataCategory], "purpose", _ => "data_category", context.CancellationToken);
 
-        var (results, sequence) = await checker.CheckAsync(
+        var (result, sequence) = await checker.CheckOneAsync(
+            request.SubjectId, request.DataCategory,
             new CheckQuery(request.ControllerId, request.RecipientId, request.Purpose, [request.SubjectId], [request.DataCategory], recordTime, minimum),
             context.CancellationToken);
-        return new CheckConsentResponse { Decision = ConsentMapping.ToProto(results[0]), ConsistencyToken = ConsistencyToken.Format(sequence) };
+        return new CheckConsentResponse { Decision = ConsentMapping.ToProto(result), ConsistencyToken = ConsistencyToken.Format(sequence) };
     }
 
     public override async Task<BatchCheckConsentResponse> BatchCheckConsent(BatchCheckConsentRequest request, ServerCallContext context)
@@ -236,7 +237,7 @@ public sealed class ConsentGrpcService(
         ConsentChecker.Authorise(context.GetCaller(), request.ControllerId, request.RecipientId);
         await checker.ValidateVocabularyAsync(request.Purpose, request.DataCategories, "purpose", i => $"data_categories[{i}]", context.CancellationToken);
 
-        var (results, sequence) = await checker.CheckAsync(
+        var (results, sequence) = await checker.CheckManyAsync(
             new CheckQuery(request.ControllerId, request.RecipientId, request.Purpose, request.SubjectIds, request.DataCategories, recordTime, minimum),
             context.CancellationToken);
         var response = new BatchCheckConsentResponse { ConsistencyToken = ConsistencyToken.Format(sequence) };

@@ -115,39 +115,44 @@ public sealed class ConsentRepository(ConsentDatabase database)
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
-    /// <summary>Every artefact of one subject from one controller to one recipient: what a check weighs.</summary>
-    public async Task<IReadOnlyList<ConsentArtefact>> ForCheckAsync(
-        DbConnection connection, string subjectId, string controllerId, string recipientId, CancellationToken cancellationToken)
-    {
-        var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-            ConsentSql.ArtefactsForCheck,
-            new { SubjectId = subjectId, ControllerId = controllerId, RecipientId = recipientId }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToDomain()).ToList();
-    }
-
-    /// <summary>The same for many subjects at once, grouped by subject; of one purpose, or of all when it is null.</summary>
-    public async Task<Dictionary<string, List<ConsentArtefact>>> ForBatchCheckAsync(
+    /// <summary>Many subjects' consents at once, grouped by subject; of one purpose, or of all when it is null.</summary>
+    public async Task<Dictionary<string, List<ConsentCoverage>>> CoverageForBatchAsync(
         DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, string? purpose, CancellationToken cancellationToken)
     {
-        var bySubject = new Dictionary<string, List<ConsentArtefact>>(StringComparer.Ordinal);
+        var bySubject = new Dictionary<string, List<ConsentCoverage>>(StringComparer.Ordinal);
         foreach (var chunk in subjectIds.Chunk(InListChunk))
         {
-            var rows = await connection.QueryAsync<ArtefactRow>(new CommandDefinition(
-                ConsentSql.ArtefactsForBatchCheck(purpose is not null),
+            await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+                ConsentSql.CoverageForBatchCheck(purpose is not null),
                 new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose }, cancellationToken: cancellationToken));
-            foreach (var row in rows)
+            while (await reader.ReadAsync(cancellationToken))
             {
-                if (!bySubject.TryGetValue(row.SubjectId, out var list))
+                var subject = reader.GetString(12);
+                if (!bySubject.TryGetValue(subject, out var list))
                 {
-                    bySubject[row.SubjectId] = list = [];
+                    bySubject[subject] = list = [];
                 }
 
-                list.Add(row.ToDomain());
+                list.Add(ReadCoverage(reader));
             }
         }
 
         return bySubject;
     }
+
+    /// <summary>Reads one row of <c>ConsentSql.CoverageColumns</c> straight from the reader: checks are the hot path.</summary>
+    internal static ConsentCoverage ReadCoverage(DbDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        SplitIds(reader.GetString(2)),
+        FromMs(reader.GetInt64(3)),
+        FromMs(reader.GetInt64(4)),
+        (ConsentStatus)reader.GetInt64(5),
+        reader.IsDBNull(6) || reader.IsDBNull(7) ? null : new FrequencyLimit((int)reader.GetInt64(6), (FrequencyPeriod)reader.GetInt64(7)),
+        reader.IsDBNull(8) ? null : FromMs(reader.GetInt64(8)),
+        reader.IsDBNull(9) ? null : FromMs(reader.GetInt64(9)),
+        TimeSpan.FromSeconds(reader.GetInt64(10)),
+        FromMs(reader.GetInt64(11)));
 
     /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows).</summary>
     public async Task<Dictionary<string, DeliveryCounts>> DeliveryCountsAsync(

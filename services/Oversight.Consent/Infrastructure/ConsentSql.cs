@@ -17,6 +17,15 @@ public static class ConsentSql
         receipt_jws AS ReceiptJws, receipt_key_id AS ReceiptKeyId
         """;
 
+    /// <summary>
+    /// What a check weighs, in the order <see cref="ConsentRepository.ReadCoverage"/> reads it; the
+    /// INT columns cast to BIGINT so one reader works for both providers.
+    /// </summary>
+    private const string CoverageColumns = """
+        id, purpose_id, data_categories, valid_from_ms, valid_until_ms, CAST(status AS BIGINT), CAST(frequency_max AS BIGINT),
+        CAST(frequency_period AS BIGINT), record_from_ms, record_until_ms, data_life_s, created_at_ms, subject_id
+        """;
+
     private const string MandateColumns = """
         id AS Id, legal_reference AS LegalReference, recipient_id AS RecipientId, purposes AS Purposes,
         data_categories AS DataCategories, valid_from_ms AS ValidFromMs, valid_until_ms AS ValidUntilMs,
@@ -84,12 +93,13 @@ public static class ConsentSql
         return dialect.Page($"SELECT {ArtefactColumns} FROM consent_artefact{where} ORDER BY created_at_ms DESC, id DESC", "@Limit");
     }
 
-    public static string ArtefactsForCheck =>
-        $"SELECT {ArtefactColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;";
+    /// <summary>One subject's consents from one controller to one recipient: what a unary check weighs.</summary>
+    public static string CoverageForCheck =>
+        $"SELECT {CoverageColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;";
 
-    /// <summary>Many subjects' artefacts at once, of one purpose or of all.</summary>
-    public static string ArtefactsForBatchCheck(bool byPurpose) => $"""
-        SELECT {ArtefactColumns} FROM consent_artefact
+    /// <summary>Many subjects' consents at once, of one purpose or of all.</summary>
+    public static string CoverageForBatchCheck(bool byPurpose) => $"""
+        SELECT {CoverageColumns} FROM consent_artefact
          WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds{(byPurpose ? " AND purpose_id = @Purpose" : "")};
         """;
 

@@ -55,12 +55,7 @@ public sealed record ConsentTerms(
     DateTimeOffset? RecordFrom,
     DateTimeOffset? RecordUntil,
     ConsentEvidence Evidence)
-{
-    /// <summary>True when the record time falls in [RecordFrom, RecordUntil).</summary>
-    public bool CoversRecordTime(DateTimeOffset? recordTime) =>
-        recordTime is not { } time
-        || ((RecordFrom is null || time >= RecordFrom) && (RecordUntil is null || time < RecordUntil));
-}
+;
 
 /// <summary>
 /// One consent artefact: this subject lets this controller provide these categories to this
@@ -83,13 +78,43 @@ public sealed record ConsentArtefact(
     string ReceiptKeyId)
 {
     /// <summary>The status as of <paramref name="now"/>: an active or paused artefact past its end is expired, swept or not.</summary>
-    public ConsentStatus StatusAt(DateTimeOffset now) =>
-        StoredStatus is ConsentStatus.Active or ConsentStatus.Paused && now >= Terms.ValidUntil
-            ? ConsentStatus.Expired
-            : StoredStatus;
+    public ConsentStatus StatusAt(DateTimeOffset now) => ConsentCoverage.StatusAt(StoredStatus, Terms.ValidUntil, now);
+
+    /// <summary>What a check weighs of this artefact.</summary>
+    public ConsentCoverage Coverage => new(
+        Id, Terms.Purpose, Terms.DataCategories, Terms.ValidFrom, Terms.ValidUntil, StoredStatus, Terms.FrequencyLimit,
+        Terms.RecordFrom, Terms.RecordUntil, Terms.DataLife, CreatedAt);
 
     /// <summary>True while the controller may still pause, resume, amend or revoke it.</summary>
     public bool IsOpenAt(DateTimeOffset now) => StatusAt(now) is ConsentStatus.Active or ConsentStatus.Paused;
+}
+
+/// <summary>
+/// The part of an artefact a check weighs — no evidence, no receipt — so checks read and keep
+/// only what they need.
+/// </summary>
+public sealed record ConsentCoverage(
+    string Id,
+    string Purpose,
+    IReadOnlyList<string> DataCategories,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset ValidUntil,
+    ConsentStatus StoredStatus,
+    FrequencyLimit? FrequencyLimit,
+    DateTimeOffset? RecordFrom,
+    DateTimeOffset? RecordUntil,
+    TimeSpan DataLife,
+    DateTimeOffset CreatedAt)
+{
+    public ConsentStatus StatusAt(DateTimeOffset now) => StatusAt(StoredStatus, ValidUntil, now);
+
+    /// <summary>True when the record time falls in [RecordFrom, RecordUntil).</summary>
+    public bool CoversRecordTime(DateTimeOffset? recordTime) =>
+        recordTime is not { } time
+        || ((RecordFrom is null || time >= RecordFrom) && (RecordUntil is null || time < RecordUntil));
+
+    internal static ConsentStatus StatusAt(ConsentStatus stored, DateTimeOffset validUntil, DateTimeOffset now) =>
+        stored is ConsentStatus.Active or ConsentStatus.Paused && now >= validUntil ? ConsentStatus.Expired : stored;
 }
 
 /// <summary>One entry of an artefact's history.</summary>

@@ -24,8 +24,8 @@ public enum DenyReason
 public sealed record CheckOutcome(
     CheckDecision Decision, LegalBasis LegalBasis, string? ConsentId, string? MandateId, DenyReason DenyReason, TimeSpan? DataLife)
 {
-    public static CheckOutcome AllowedBy(ConsentArtefact artefact) =>
-        new(CheckDecision.Allow, LegalBasis.Consent, artefact.Id, null, DenyReason.None, artefact.Terms.DataLife);
+    public static CheckOutcome AllowedBy(ConsentCoverage consent) =>
+        new(CheckDecision.Allow, LegalBasis.Consent, consent.Id, null, DenyReason.None, consent.DataLife);
 
     public static CheckOutcome AllowedBy(StatutoryMandate mandate) =>
         new(CheckDecision.Allow, LegalBasis.Statutory, null, mandate.Id, DenyReason.None, null);
@@ -78,7 +78,7 @@ public static class ConsentEvaluator
     /// <param name="mandates">The mandates naming the recipient.</param>
     /// <param name="deliveries">Deliveries so far per consent id; only asked for consents with a frequency limit.</param>
     public static CheckOutcome Evaluate(
-        IReadOnlyList<ConsentArtefact> artefacts,
+        IReadOnlyList<ConsentCoverage> artefacts,
         string recipientId,
         string purpose,
         string category,
@@ -87,19 +87,19 @@ public static class ConsentEvaluator
         IReadOnlyList<StatutoryMandate> mandates,
         Func<string, DeliveryCounts> deliveries)
     {
-        ConsentArtefact? nearest = null;
+        ConsentCoverage? nearest = null;
         var nearestReason = DenyReason.NoConsent;
-        ConsentArtefact? samePurpose = null;
+        ConsentCoverage? samePurpose = null;
 
         foreach (var artefact in artefacts)
         {
-            if (artefact.Terms.Purpose != purpose)
+            if (artefact.Purpose != purpose)
             {
                 continue;
             }
 
             samePurpose = Later(samePurpose, artefact);
-            if (!DataCategoryTaxonomy.AnyCovers(artefact.Terms.DataCategories, category))
+            if (!DataCategoryTaxonomy.AnyCovers(artefact.DataCategories, category))
             {
                 continue;
             }
@@ -136,19 +136,19 @@ public static class ConsentEvaluator
             return CheckOutcome.Denied(DenyReason.CategoryNotCovered, samePurpose.Id);
         }
 
-        var latest = artefacts.Aggregate((ConsentArtefact?)null, Later);
+        var latest = artefacts.Aggregate((ConsentCoverage?)null, Later);
         return latest is null ? CheckOutcome.Denied(DenyReason.NoConsent) : CheckOutcome.Denied(DenyReason.PurposeNotCovered, latest.Id);
     }
 
     /// <summary>The more recently issued of two artefacts (ties broken by id, so the answer is stable).</summary>
-    private static ConsentArtefact Later(ConsentArtefact? current, ConsentArtefact candidate) =>
+    private static ConsentCoverage Later(ConsentCoverage? current, ConsentCoverage candidate) =>
         current is null || candidate.CreatedAt > current.CreatedAt
         || (candidate.CreatedAt == current.CreatedAt && string.CompareOrdinal(candidate.Id, current.Id) > 0)
             ? candidate
             : current;
 
     /// <summary>What stops a covering artefact from allowing, or <see cref="DenyReason.None"/>.</summary>
-    private static DenyReason Obstacle(ConsentArtefact artefact, DateTimeOffset? recordTime, DateTimeOffset now, Func<string, DeliveryCounts> deliveries)
+    private static DenyReason Obstacle(ConsentCoverage artefact, DateTimeOffset? recordTime, DateTimeOffset now, Func<string, DeliveryCounts> deliveries)
     {
         switch (artefact.StatusAt(now))
         {
@@ -158,17 +158,17 @@ public static class ConsentEvaluator
             case ConsentStatus.Superseded: return DenyReason.Superseded;
         }
 
-        if (now < artefact.Terms.ValidFrom)
+        if (now < artefact.ValidFrom)
         {
             return DenyReason.NotYetValid;
         }
 
-        if (!artefact.Terms.CoversRecordTime(recordTime))
+        if (!artefact.CoversRecordTime(recordTime))
         {
             return DenyReason.RecordTimeNotCovered;
         }
 
-        if (artefact.Terms.FrequencyLimit is { } limit && deliveries(artefact.Id).In(limit.Period) >= limit.MaxDeliveries)
+        if (artefact.FrequencyLimit is { } limit && deliveries(artefact.Id).In(limit.Period) >= limit.MaxDeliveries)
         {
             return DenyReason.FrequencyExhausted;
         }
