@@ -1,4 +1,5 @@
 using Oversight.Consent;
+using Oversight.Governance;
 
 namespace Oversight.Host;
 
@@ -15,6 +16,7 @@ internal static class Modules
     public static IReadOnlyList<HostedModule> All { get; } =
     [
         new(ConsentModule.Name, ConsentModule.DefaultPort, (builder, data) => builder.AddConsentModule(data), (app, port) => app.MapConsentModule(port)),
+        new(GovernanceModule.Name, GovernanceModule.DefaultPort, (builder, data) => builder.AddGovernanceModule(data), (app, port) => app.MapGovernanceModule(port)),
     ];
 
     public static HostedModule? Find(string name) =>

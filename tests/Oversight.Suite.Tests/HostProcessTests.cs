@@ -20,12 +20,13 @@ public sealed partial class HostProcessTests
     public async Task With_no_services_named_it_runs_every_module_on_the_embedded_default()
     {
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
-        var (consentPort, healthPort) = (FreePort(), FreePort());
-        using var host = Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:HealthPort={healthPort}");
+        var (consentPort, governancePort, healthPort) = (FreePort(), FreePort(), FreePort());
+        using var host = Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}");
         try
         {
             var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
             Assert.Contains(lines, l => ServiceLine().Match(l) is { Success: true } m && m.Groups[1].Value == "consent" && m.Groups[2].Value == consentPort.ToString());
+            Assert.Contains(lines, l => ServiceLine().Match(l) is { Success: true } m && m.Groups[1].Value == "governance" && m.Groups[2].Value == governancePort.ToString());
             Assert.Contains(lines, l => l.Contains("in-memory bus", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(data, "consent.db")));
 
@@ -43,6 +44,20 @@ public sealed partial class HostProcessTests
             Assert.Contains(purposes.Purposes, p => p.Id == "credit_assessment");
             var missing = await Assert.ThrowsAsync<RpcException>(() => consent.GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }, headers).ResponseAsync);
             Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+
+            // Each module answers on its own port only.
+            using var governanceChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{governancePort}");
+            var wrongPort = await Assert.ThrowsAsync<RpcException>(() => new ConsentRegistryService.ConsentRegistryServiceClient(governanceChannel)
+                .ListPurposesAsync(new ListPurposesRequest(), headers).ResponseAsync);
+            Assert.Equal(StatusCode.Unimplemented, wrongPort.StatusCode);
+            var operatorToken = (await RunToCompletionAsync("token", "--org", "operator", "--kind", "operator")).Trim();
+            var registered = await new Governance.V1.OrganisationService.OrganisationServiceClient(governanceChannel).RegisterOrganisationAsync(
+                new Governance.V1.RegisterOrganisationRequest
+                {
+                    RequestId = "r1", OrganisationId = "harbour-bank", Kind = Governance.V1.OrganisationKind.Institution, Name = "Harbour Bank", Jurisdiction = "CN",
+                },
+                new Metadata { { "Authorization", $"Bearer {operatorToken}" } });
+            Assert.Equal(1, registered.Organisation.Version);
         }
         finally
         {

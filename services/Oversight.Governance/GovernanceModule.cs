@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Governance.Application;
+using Oversight.Governance.Grpc;
+using Oversight.Governance.Infrastructure;
+
+namespace Oversight.Governance;
+
+/// <summary>
+/// The Governance module: one <see cref="AddGovernanceModule"/> / <see cref="MapGovernanceModule"/>
+/// pair registers its gRPC services, database and background work in any host.
+/// </summary>
+public static class GovernanceModule
+{
+    public const string Name = "governance";
+    public const int DefaultPort = 5102;
+
+    /// <summary>The module's gRPC services, as <c>grpc.health.v1</c> knows them.</summary>
+    public static IReadOnlyList<string> GrpcServiceNames { get; } = [V1.OrganisationService.Descriptor.FullName];
+
+    /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
+    public static WebApplicationBuilder AddGovernanceModule(this WebApplicationBuilder builder, string dataDirectory)
+    {
+        var services = builder.Services;
+        var databaseOptions = builder.Configuration.GetSection("Oversight:Governance:Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (string.IsNullOrWhiteSpace(databaseOptions.ConnectionString))
+        {
+            databaseOptions.Provider = DatabaseProvider.Sqlite;
+            databaseOptions.ConnectionString = $"Data Source={Path.Combine(dataDirectory, "governance.db")}";
+        }
+
+        services.AddSingleton(new GovernanceDatabase(databaseOptions));
+        services.AddSingleton<OrganisationRepository>();
+        services.AddSingleton<OrganisationRegistry>();
+        services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
+            provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
+
+        services.AddHostedService<ModuleDatabaseInitializer<GovernanceDatabase>>();
+        services.AddHostedService<OutboxRelay<GovernanceDatabase>>();
+        services.AddModuleHealth<ModuleDatabaseHealthCheck<GovernanceDatabase>>(Name, GrpcServiceNames);
+        return builder;
+    }
+
+    /// <param name="port">When several modules share the process, the port this module answers on.</param>
+    public static WebApplication MapGovernanceModule(this WebApplication app, int? port = null)
+    {
+        app.MapGrpcService<OrganisationGrpcService>().OnPort(port);
+        return app;
+    }
+}

@@ -1,0 +1,75 @@
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Governance.Infrastructure;
+using Oversight.Governance.V1;
+
+namespace Oversight.Governance.Tests;
+
+/// <summary>The Governance module on the test server with a real SQLite file and real gRPC clients over HTTP/2.</summary>
+public sealed class GovernanceTestHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+    private readonly TokenIssuer _tokens;
+    private readonly string _dataDirectory;
+
+    private GovernanceTestHost(WebApplication app, string dataDirectory)
+    {
+        _app = app;
+        _dataDirectory = dataDirectory;
+        _channel = GrpcChannel.ForAddress(app.GetTestServer().BaseAddress, new GrpcChannelOptions { HttpHandler = app.GetTestServer().CreateHandler() });
+        _tokens = new TokenIssuer(app.Services.GetRequiredService<AuthOptions>(), TimeProvider.System);
+    }
+
+    public GovernanceDatabase Database => _app.Services.GetRequiredService<GovernanceDatabase>();
+
+    public static async Task<GovernanceTestHost> StartAsync()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Oversight:Outbox:PollInterval"] = "00:00:00.200" });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddOversightDefaults();
+        builder.AddGovernanceModule(dataDirectory);
+        builder.Services.AddOversightBus(builder.Configuration);
+        var app = builder.Build();
+        app.MapOversightDefaults();
+        app.MapGovernanceModule();
+        await app.StartAsync();
+        return new GovernanceTestHost(app, dataDirectory);
+    }
+
+    public OrganisationService.OrganisationServiceClient Organisations(string organisationId = "operator", string kind = "operator")
+    {
+        var token = _tokens.Mint(organisationId, kind);
+        return new(_channel.Intercept(metadata =>
+        {
+            metadata.Add("Authorization", $"Bearer {token}");
+            return metadata;
+        }));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
