@@ -49,3 +49,18 @@ public sealed record StatutoryMandateRepealed : IntegrationEvent
     public required string MandateId { get; init; }
     public required DateTimeOffset RepealedAt { get; init; }
 }
+
+/// <summary>The regulator froze the exchange: every delivery stops until it is unfrozen.</summary>
+public sealed record ExchangeFrozen : IntegrationEvent
+{
+    public required string OrderId { get; init; }
+    public required string Reason { get; init; }
+    public required DateTimeOffset FrozenAt { get; init; }
+}
+
+/// <summary>The regulator lifted its freeze of the exchange.</summary>
+public sealed record ExchangeUnfrozen : IntegrationEvent
+{
+    public required string OrderId { get; init; }
+    public required DateTimeOffset UnfrozenAt { get; init; }
+}

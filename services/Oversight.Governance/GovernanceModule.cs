@@ -21,7 +21,12 @@ public static class GovernanceModule
     public const int DefaultPort = 5102;
 
     /// <summary>The module's gRPC services, as <c>grpc.health.v1</c> knows them.</summary>
-    public static IReadOnlyList<string> GrpcServiceNames { get; } = [V1.OrganisationService.Descriptor.FullName];
+    public static IReadOnlyList<string> GrpcServiceNames { get; } =
+    [
+        V1.OrganisationService.Descriptor.FullName,
+        V1.RegulatorOrderService.Descriptor.FullName,
+        V1.GovernanceAuditService.Descriptor.FullName,
+    ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
     public static WebApplicationBuilder AddGovernanceModule(this WebApplicationBuilder builder, string dataDirectory)
@@ -37,6 +42,8 @@ public static class GovernanceModule
         services.AddSingleton(new GovernanceDatabase(databaseOptions));
         services.AddSingleton<OrganisationRepository>();
         services.AddSingleton<OrganisationRegistry>();
+        services.AddSingleton<OrderRepository>();
+        services.AddSingleton<RegulatorOrders>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 
@@ -50,6 +57,8 @@ public static class GovernanceModule
     public static WebApplication MapGovernanceModule(this WebApplication app, int? port = null)
     {
         app.MapGrpcService<OrganisationGrpcService>().OnPort(port);
+        app.MapGrpcService<RegulatorOrderGrpcService>().OnPort(port);
+        app.MapGrpcService<GovernanceAuditGrpcService>().OnPort(port);
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -48,14 +49,29 @@ public sealed class GovernanceTestHost : IAsyncDisposable
         return new GovernanceTestHost(app, dataDirectory);
     }
 
-    public OrganisationService.OrganisationServiceClient Organisations(string organisationId = "operator", string kind = "operator")
+    public OrganisationService.OrganisationServiceClient Organisations(string organisationId = "operator", string kind = "operator") =>
+        new(Invoker(organisationId, kind));
+
+    public RegulatorOrderService.RegulatorOrderServiceClient Orders(string organisationId = "central-bank", string kind = "regulator") =>
+        new(Invoker(organisationId, kind));
+
+    public GovernanceAuditService.GovernanceAuditServiceClient Audit(string organisationId = "central-bank", string kind = "regulator") =>
+        new(Invoker(organisationId, kind));
+
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql);
+    }
+
+    private CallInvoker Invoker(string organisationId, string kind)
     {
         var token = _tokens.Mint(organisationId, kind);
-        return new(_channel.Intercept(metadata =>
+        return _channel.Intercept(metadata =>
         {
             metadata.Add("Authorization", $"Bearer {token}");
             return metadata;
-        }));
+        });
     }
 
     public async ValueTask DisposeAsync()

@@ -119,6 +119,32 @@ public sealed class CrossModuleTests : IAsyncLifetime
         });
     }
 
+    [Fact]
+    public async Task Mandates_enacted_by_the_regulator_are_honoured_by_consent_checks_until_repealed()
+    {
+        await new OrganisationService.OrganisationServiceClient(As("operator", "operator")).RegisterOrganisationAsync(new RegisterOrganisationRequest
+        {
+            RequestId = "1", OrganisationId = "aml-unit", Kind = OrganisationKind.Institution, Name = "Financial Intelligence Unit", Jurisdiction = "CN",
+        });
+        var orders = new RegulatorOrderService.RegulatorOrderServiceClient(As("central-bank", "regulator"));
+        var mandate = (await orders.EnactStatutoryMandateAsync(new EnactStatutoryMandateRequest
+        {
+            RequestId = "m", LegalReference = "AML Law Art. 28", RecipientId = "aml-unit", Purposes = { "anti_money_laundering" }, DataCategories = { "user.financial" },
+        })).Mandate;
+
+        var checks = new ConsentService.ConsentServiceClient(As("aml-unit", "institution"));
+        var check = new CheckConsentRequest
+        {
+            SubjectId = "dave", ControllerId = "paylink", RecipientId = "aml-unit", Purpose = "anti_money_laundering", DataCategory = "user.financial.transactions",
+        };
+        var allowed = await EventuallyAsync(async () => (await checks.CheckConsentAsync(check)).Decision is { Decision: Decision.Allow } d ? d : null);
+        Assert.Equal((Consent.V1.LegalBasis.Statutory, mandate.Id), (allowed.LegalBasis, allowed.MandateId));
+
+        await orders.RepealStatutoryMandateAsync(new RepealStatutoryMandateRequest { RequestId = "r", MandateId = mandate.Id, Reason = "sunset" });
+        var denied = await EventuallyAsync(async () => (await checks.CheckConsentAsync(check)).Decision is { Decision: Decision.Deny } d ? d : null);
+        Assert.Equal(DenyReason.NoConsent, denied.DenyReason);
+    }
+
     private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> attempt) where T : class
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);

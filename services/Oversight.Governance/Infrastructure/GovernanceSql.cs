@@ -33,4 +33,45 @@ public static class GovernanceSql
         INSERT INTO governance_audit (at_ms, actor_id, actor_kind, action, target, detail)
         VALUES (@At, @ActorId, @ActorKind, @Action, @Target, @Detail);
         """;
+
+    // ---- regulator orders ----------------------------------------------------------------------
+
+    private const string MandateColumns = """
+        id AS Id, legal_reference AS LegalReference, recipient_id AS RecipientId, purposes AS Purposes, data_categories AS DataCategories,
+        valid_from_ms AS ValidFromMs, valid_until_ms AS ValidUntilMs, enacted_at_ms AS EnactedAtMs, repealed_at_ms AS RepealedAtMs,
+        repeal_reason AS RepealReason, version AS Version
+        """;
+
+    public static string GetMandate => $"SELECT {MandateColumns} FROM statutory_mandate WHERE id = @Id;";
+
+    /// <summary>Mandate ids are UUIDv7, so id order is enactment order.</summary>
+    public static string ListMandates(SqlDialect dialect) =>
+        dialect.Page($"SELECT {MandateColumns} FROM statutory_mandate WHERE id > @AfterId ORDER BY id", "@Limit");
+
+    public static string InsertMandate => """
+        INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
+            enacted_at_ms, repealed_at_ms, repeal_reason, version)
+        VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, @At, NULL, NULL, 1);
+        """;
+
+    /// <summary>Repeals only a mandate still in force; a second repeal changes nothing.</summary>
+    public static string RepealMandate => """
+        UPDATE statutory_mandate SET repealed_at_ms = @At, repeal_reason = @Reason, version = version + 1
+         WHERE id = @Id AND repealed_at_ms IS NULL;
+        """;
+
+    public static string GetExchangeStatus =>
+        "SELECT frozen AS Frozen, reason AS Reason, order_id AS OrderId, updated_at_ms AS UpdatedAtMs, version AS Version FROM exchange_status WHERE id = 1;";
+
+    /// <summary>Optimistic concurrency on the one row.</summary>
+    public static string SetExchangeStatus => """
+        UPDATE exchange_status SET frozen = @Frozen, reason = @Reason, order_id = @OrderId, updated_at_ms = @At, version = version + 1
+         WHERE id = 1 AND version = @ExpectedVersion;
+        """;
+
+    public static string ListAudit(SqlDialect dialect) => dialect.Page(
+        """
+        SELECT sequence AS Sequence, at_ms AS AtMs, actor_id AS ActorId, actor_kind AS ActorKind, action AS Action, target AS Target, detail AS Detail
+          FROM governance_audit WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
+        """, "@Limit");
 }

@@ -1,0 +1,54 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Governance.Infrastructure;
+using Oversight.Governance.V1;
+
+namespace Oversight.Governance.Grpc;
+
+/// <summary>The regulator's view of every governance action.</summary>
+public sealed class GovernanceAuditGrpcService(GovernanceDatabase database, OrderRepository repository) : GovernanceAuditService.GovernanceAuditServiceBase
+{
+    public override async Task<ListAuditEntriesResponse> ListAuditEntries(ListAuditEntriesRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var size = PageToken.Size(request.PageSize, violations);
+        long? before = null;
+        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts)
+        {
+            if (long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence))
+            {
+                before = sequence;
+            }
+            else
+            {
+                violations.Add("page_token", "is not a page token this service issued");
+            }
+        }
+
+        violations.ThrowIfAny();
+        if (!context.GetCaller().IsRegulator)
+        {
+            throw new PermissionDeniedException("Only the regulator reads the governance audit.", "audit");
+        }
+
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var page = await repository.ListAuditAsync(connection, before, size + 1, context.CancellationToken);
+        var response = new ListAuditEntriesResponse();
+        response.Entries.AddRange(page.Take(size).Select(e => new AuditEntry
+        {
+            Sequence = e.Sequence,
+            EventTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(e.AtMs)),
+            ActorId = e.ActorId,
+            ActorKind = e.ActorKind,
+            Action = e.Action,
+            Target = e.Target,
+            Detail = e.Detail,
+        }));
+        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture)) : "";
+        return response;
+    }
+}
