@@ -16,6 +16,9 @@ public sealed class ConsentOptions
     /// <summary>PEM files of earlier public keys, still served so older receipts verify.</summary>
     public List<string> PreviousReceiptPublicKeyPaths { get; set; } = [];
 
+    /// <summary>Connections kept open, with prepared statements, for unary checks.</summary>
+    public int CheckConnections { get; set; } = Math.Max(4, 2 * Environment.ProcessorCount);
+
     /// <summary>How often open consents past their valid-until are marked expired (and the event sent).</summary>
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -43,6 +43,9 @@ public sealed class BadInputTests : IAsyncLifetime
         grant = _host.NewGrant("bad\u0001subject");
         Assert.Contains("subject_id", await RpcAssert.InvalidFieldsAsync(() => Shopwave.GrantConsentAsync(grant).ResponseAsync));
 
+        grant = _host.NewGrant("alice ");
+        Assert.Contains("subject_id", await RpcAssert.InvalidFieldsAsync(() => Shopwave.GrantConsentAsync(grant).ResponseAsync));
+
         grant = _host.NewGrant(requestId: new string('r', 129));
         Assert.Contains("request_id", await RpcAssert.InvalidFieldsAsync(() => Shopwave.GrantConsentAsync(grant).ResponseAsync));
     }
@@ -128,6 +131,10 @@ public sealed class BadInputTests : IAsyncLifetime
             () => Shopwave.ListConsentsAsync(new ListConsentsRequest()).ResponseAsync));
         Assert.Contains("consistency_token", await RpcAssert.InvalidFieldsAsync(
             () => _host.CheckAsync("s", token: "zookie")));
+        Assert.Contains("page_token", await RpcAssert.InvalidFieldsAsync(() => Shopwave.ListConsentEventsAsync(new ListConsentEventsRequest
+        {
+            ConsentId = Guid.NewGuid().ToString(), PageToken = Oversight.BuildingBlocks.Data.PageToken.Encode("not-a-number"),
+        }).ResponseAsync));
     }
 
     [Fact]
@@ -140,6 +147,13 @@ public sealed class BadInputTests : IAsyncLifetime
         };
         Assert.Contains("subject_ids", await RpcAssert.InvalidFieldsAsync(() => Shopwave.BatchCheckConsentAsync(request).ResponseAsync));
 
+        request.SubjectIds.Clear();
+        request.SubjectIds.Add(Enumerable.Range(0, 1000).Select(i => $"s{i}"));
+        request.DataCategories.Add(Enumerable.Range(0, 20).Select(i => $"user.c{i}"));
+        Assert.Contains("subject_ids", await RpcAssert.InvalidFieldsAsync(() => Shopwave.BatchCheckConsentAsync(request).ResponseAsync));
+
+        request.DataCategories.Clear();
+        request.DataCategories.Add("user");
         request.SubjectIds.Clear();
         request.SubjectIds.Add(["a", "a"]);
         request.DataCategories.Add("user.nope");

@@ -137,7 +137,8 @@ public class ConsentEvaluatorTests
         Assert.Equal(0, none);
         Assert.False(ConsistencyToken.TryParse("ct1.-5", out _));
         Assert.False(ConsistencyToken.TryParse("42", out _));
-        Assert.False(ConsistencyToken.TryParse("ct1.0", out _));
+        Assert.True(ConsistencyToken.TryParse("ct1.0", out var zero));
+        Assert.Equal(0, zero);
     }
 
     [Fact]

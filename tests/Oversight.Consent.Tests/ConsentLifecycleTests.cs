@@ -45,6 +45,13 @@ public sealed class ConsentLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_a_check_returned_is_accepted_even_on_a_store_with_no_changes_yet()
+    {
+        var first = await _host.CheckAsync("nobody");
+        Assert.Equal(DenyReason.NoConsent, (await _host.CheckAsync("nobody", token: first.ConsistencyToken)).Decision.DenyReason);
+    }
+
+    [Fact]
     public async Task A_token_from_the_future_is_refused_rather_than_answered_stale()
     {
         await _host.GrantAsync("subject-1");

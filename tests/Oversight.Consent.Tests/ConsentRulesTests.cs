@@ -20,6 +20,7 @@ public class ConsentRulesTests
 
     private static readonly HashSet<string> Purposes = ["credit_assessment", "statistics"];
     private static readonly KnownOrganisation Bureau = new("state-credit-bureau", "institution", "Bureau", "CN", 1);
+    private static readonly KnownOrganisation Shopwave = new("shopwave", "platform", "ShopWave", "CN", 1);
 
     private static ConsentTerms Terms(string category = "user.contact.phone", bool separate = false, bool under14 = false,
         GuardianEvidence? guardian = null, bool crossBorder = false, DateTimeOffset? until = null, ConsentMode mode = ConsentMode.View,
@@ -30,7 +31,7 @@ public class ConsentRulesTests
     private static List<string> Violations(ConsentTerms terms, KnownOrganisation? recipient = null)
     {
         var violations = new FieldViolations();
-        ConsentRules.Validate(terms, "shopwave", recipient ?? Bureau, Taxonomy, Purposes, new ConsentLimits(), Now, violations);
+        ConsentRules.Validate(terms, Shopwave, recipient ?? Bureau, Taxonomy, Purposes, new ConsentLimits(), Now, violations);
         return violations.Items.Select(v => v.Field).ToList();
     }
 
@@ -64,6 +65,18 @@ public class ConsentRulesTests
         Assert.Contains("terms.evidence.cross_border", Violations(Terms(), foreign));
         Assert.Empty(Violations(Terms(crossBorder: true), foreign));
     }
+
+    [Fact]
+    public void A_recipient_abroad_from_the_controller_needs_the_flag_even_if_the_evidence_says_otherwise()
+    {
+        var terms = Terms();
+        var taggedAbroad = terms with { Evidence = terms.Evidence with { Jurisdiction = "SG" } };
+        Assert.Contains("terms.evidence.cross_border", Violations(taggedAbroad, Bureau with { Jurisdiction = "SG" }));
+    }
+
+    [Fact]
+    public void Data_life_is_whole_seconds() =>
+        Assert.Contains("terms.data_life", Violations(Terms(mode: ConsentMode.Store, dataLife: TimeSpan.FromMilliseconds(1500))));
 
     [Fact]
     public void Unknown_recipient_is_refused() =>
@@ -123,7 +136,7 @@ public class ConsentRulesTests
     private static List<string> ViolationsWithoutRecipient(ConsentTerms terms)
     {
         var violations = new FieldViolations();
-        ConsentRules.Validate(terms, "shopwave", null, Taxonomy, Purposes, new ConsentLimits(), Now, violations);
+        ConsentRules.Validate(terms, Shopwave, null, Taxonomy, Purposes, new ConsentLimits(), Now, violations);
         return violations.Items.Select(v => v.Field).ToList();
     }
 }

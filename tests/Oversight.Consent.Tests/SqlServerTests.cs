@@ -125,4 +125,55 @@ public sealed class SqlServerTests
             await DropAsync(host, database, server);
         }
     }
+
+    [Fact]
+    public async Task Subject_ids_compare_exactly_as_on_sqlite()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            await host.GrantAsync("Alice");
+            Assert.Equal(Decision.Allow, (await host.CheckAsync("Alice")).Decision.Decision);
+            Assert.Equal(DenyReason.NoConsent, (await host.CheckAsync("alice")).Decision.DenyReason);
+            var batch = await host.Consent(ConsentTestHost.Shopwave).BatchCheckConsentAsync(new BatchCheckConsentRequest
+            {
+                ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau, Purpose = "credit_assessment",
+                SubjectIds = { "Alice", "alice" }, DataCategories = { "user.financial.transactions" },
+            });
+            Assert.Equal([Decision.Allow, Decision.Deny], batch.Decisions.Select(d => d.Decision));
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
+
+    [Fact]
+    public async Task Racing_amendments_lose_with_aborted_on_sql_server()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            var consent = await host.GrantAsync("sql-amend");
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(async i =>
+            {
+                try
+                {
+                    await host.Consent(ConsentTestHost.Shopwave).AmendConsentAsync(
+                        new AmendConsentRequest { RequestId = $"am{i}", ConsentId = consent.Id, Terms = host.NewGrant().Terms });
+                    return StatusCode.OK;
+                }
+                catch (RpcException exception)
+                {
+                    return exception.StatusCode;
+                }
+            }));
+            Assert.Equal(1, outcomes.Count(o => o == StatusCode.OK));
+            Assert.All(outcomes.Where(o => o != StatusCode.OK), o => Assert.Contains(o, new[] { StatusCode.Aborted, StatusCode.FailedPrecondition }));
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
 }

@@ -90,6 +90,10 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
 
+            case DbException db when IsUniqueViolation(db):
+                // A key the code checked was taken by a concurrent writer: a lost race, not a fault.
+                return ToRpc(Code.Aborted, "A concurrent change won the race; read again and retry.", null);
+
             case DbException db when IsContention(db):
                 logger.LogWarning(db, "Store contention in {Method}", context.Method);
                 return ToRpc(Code.Unavailable, "The store is busy; retry shortly.",
@@ -100,6 +104,9 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
                 return ToRpc(Code.Internal, "An internal error occurred.", null);
         }
     }
+
+    private static bool IsUniqueViolation(DbException exception) =>
+        Data.SqliteDialect.Instance.IsUniqueViolation(exception) || Data.SqlServerDialect.Instance.IsUniqueViolation(exception);
 
     private static bool IsContention(DbException exception) =>
         Data.SqliteDialect.Instance.IsContention(exception) || Data.SqlServerDialect.Instance.IsContention(exception);

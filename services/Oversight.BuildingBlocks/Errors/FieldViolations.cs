@@ -47,6 +47,13 @@ public sealed partial class FieldViolations
             return false;
         }
 
+        // Stores disagree on trailing spaces (SQL Server pads before comparing); refuse them.
+        if (char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]))
+        {
+            Add(field, "must not start or end with white space");
+            return false;
+        }
+
         return true;
     }
 

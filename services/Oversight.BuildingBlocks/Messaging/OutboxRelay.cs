@@ -108,8 +108,8 @@ public sealed class OutboxRelay<TDatabase>(
             // Whatever stopped the batch — a broker failure or shutdown — give the rest back at once,
             // so this or another relay starts again at the failed row instead of waiting out the lease.
             var shuttingDown = exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
-            await ReleaseAsync(batch[sent.Count], shuttingDown ? null : exception);
             await MarkSentAsync(sent);
+            await ReleaseAsync(batch[sent.Count], shuttingDown ? null : exception);
             throw;
         }
 

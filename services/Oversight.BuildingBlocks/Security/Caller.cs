@@ -22,6 +22,11 @@ public sealed record Caller(string OrganisationId, string Kind, string? Service)
     /// <summary>True for a call made by the named Oversight service on its own behalf.</summary>
     public bool IsService(string service) => Service == service;
 
+    /// <summary>The shape every organisation id has (see FieldViolations.OrganisationId).</summary>
+    public static bool IsOrganisationId(string? value) =>
+        value is { Length: > 0 and <= 64 } && (char.IsAsciiLetterLower(value[0]) || char.IsAsciiDigit(value[0]))
+        && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-');
+
     public static Caller From(ClaimsPrincipal principal) => new(
         principal.FindFirstValue(SubjectClaim) ?? "",
         principal.FindFirstValue(KindClaim) ?? "",

@@ -71,6 +71,7 @@ public static class OversightAuthentication
             .SetFallbackPolicy(new AuthorizationPolicyBuilder()
                 .RequireAuthenticatedUser()
                 .RequireClaim(Caller.SubjectClaim)
+                .RequireAssertion(context => Caller.IsOrganisationId(context.User.FindFirst(Caller.SubjectClaim)?.Value))
                 .RequireClaim(Caller.KindClaim,
                     OrganisationKinds.Platform, OrganisationKinds.Institution, OrganisationKinds.Regulator,
                     OrganisationKinds.StateInvestor, OrganisationKinds.Operator)

@@ -32,7 +32,7 @@ public sealed class ConsentRegister(
         RequirePlatform(caller);
         var now = time.UtcNowToMillisecond();
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
-        var artefact = await IssueAsync(session, snapshot, recipient, caller, subjectId, terms, supersedesId: null, now);
+        var artefact = await IssueAsync(session, snapshot, recipient, caller, subjectId, terms, supersedesId: null, now, Guid.CreateVersion7(now).ToString("D"));
         var sequence = await repository.AppendChangeAsync(session, artefact.Id, artefact.Version, ConsentStatus.Active, null, caller.OrganisationId, now);
         await Outbox.EnqueueAsync(session, Granted(artefact, now));
         return new ConsentWrite(artefact, sequence);
@@ -46,8 +46,10 @@ public sealed class ConsentRegister(
         RequireOpen(old, now, "amended");
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
 
-        var successor = await IssueAsync(session, snapshot, recipient, caller, old.SubjectId, terms, old.Id, now);
-        await MoveAsync(session, old, ConsentStatus.Superseded, $"superseded by {successor.Id}", successor.Id, caller, now);
+        // The version-checked move comes first, so a lost race is ABORTED before anything is inserted.
+        var successorId = Guid.CreateVersion7(now).ToString("D");
+        await MoveAsync(session, old, ConsentStatus.Superseded, $"superseded by {successorId}", successorId, caller, now);
+        var successor = await IssueAsync(session, snapshot, recipient, caller, old.SubjectId, terms, old.Id, now, successorId);
         var sequence = await repository.AppendChangeAsync(session, successor.Id, successor.Version, ConsentStatus.Active, $"amends {old.Id}", caller.OrganisationId, now);
         await Outbox.EnqueueAsync(session, new ConsentSuperseded
         {
@@ -170,20 +172,21 @@ public sealed class ConsentRegister(
 
     private async Task<(RegistrySnapshot Snapshot, KnownOrganisation Recipient)> ValidateAsync(DbSession session, Caller caller, ConsentTerms terms, DateTimeOffset now)
     {
-        await RequireRegisteredPlatformAsync(session, caller);
+        var controller = await RequireRegisteredPlatformAsync(session, caller);
         var snapshot = await registry.GetAsync(session.CancellationToken);
         var recipient = await repository.OrganisationAsync(session.Connection, terms.RecipientId, session.Transaction, session.CancellationToken);
         var violations = new FieldViolations();
-        ConsentRules.Validate(terms, caller.OrganisationId, recipient, snapshot.Taxonomy, snapshot.PurposeIds, Limits, now, violations);
+        ConsentRules.Validate(terms, controller, recipient, snapshot.Taxonomy, snapshot.PurposeIds, Limits, now, violations);
         violations.ThrowIfAny();
         return (snapshot, recipient!);
     }
 
     private async Task<ConsentArtefact> IssueAsync(
-        DbSession session, RegistrySnapshot snapshot, KnownOrganisation recipient, Caller caller, string subjectId, ConsentTerms terms, string? supersedesId, DateTimeOffset now)
+        DbSession session, RegistrySnapshot snapshot, KnownOrganisation recipient, Caller caller, string subjectId, ConsentTerms terms, string? supersedesId,
+        DateTimeOffset now, string id)
     {
         var draft = new ConsentArtefact(
-            Guid.CreateVersion7(now).ToString("D"), subjectId, caller.OrganisationId, terms, ConsentStatus.Active, null, supersedesId, null,
+            id, subjectId, caller.OrganisationId, terms, ConsentStatus.Active, null, supersedesId, null,
             now, now, 1, "", signer.Current.KeyId);
         var controller = await repository.OrganisationAsync(session.Connection, caller.OrganisationId, session.Transaction, session.CancellationToken);
         var payload = ConsentReceipt.Payload(draft, snapshot.Purposes[terms.Purpose], controller!.Name, recipient.Name, snapshot.Taxonomy, now);
@@ -229,7 +232,7 @@ public sealed class ConsentRegister(
     }
 
     /// <summary>A controller must be a platform the venture knows: its receipts name it.</summary>
-    private async Task RequireRegisteredPlatformAsync(DbSession session, Caller caller)
+    private async Task<KnownOrganisation> RequireRegisteredPlatformAsync(DbSession session, Caller caller)
     {
         var controller = await repository.OrganisationAsync(session.Connection, caller.OrganisationId, session.Transaction, session.CancellationToken);
         if (controller is null || controller.Kind != Contracts.Governance.OrganisationKinds.Platform)
@@ -237,6 +240,8 @@ public sealed class ConsentRegister(
             throw new PermissionDeniedException(
                 $"'{caller.OrganisationId}' is not a registered platform; only registered platforms record consents.", $"organisation/{caller.OrganisationId}");
         }
+
+        return controller;
     }
 
     private static void RequirePlatform(Caller caller)

@@ -109,7 +109,12 @@ public sealed class ConsentGrpcService(
     {
         var violations = new FieldViolations();
         var size = PageToken.Size(request.PageSize, violations);
-        var after = PageToken.Decode(request.PageToken, 1, violations) is { } parts && long.TryParse(parts[0], out var sequence) ? sequence : 0;
+        long after = 0;
+        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts && !long.TryParse(parts[0], out after))
+        {
+            violations.Add("page_token", "is not a page token this service issued");
+        }
+
         violations.ThrowIfAny();
 
         var artefact = await ReadableAsync(context, request.ConsentId);
@@ -230,6 +235,11 @@ public sealed class ConsentGrpcService(
         violations.Text("purpose", request.Purpose, 64);
         DistinctList(violations, "subject_ids", request.SubjectIds, limits.MaxBatchSubjects, ConsentMapping.MaxSubjectIdLength);
         DistinctList(violations, "data_categories", request.DataCategories, limits.MaxBatchCategories, 128);
+        if ((long)request.SubjectIds.Count * request.DataCategories.Count > limits.MaxBatchDecisions)
+        {
+            violations.Add("subject_ids", $"subjects × categories must be at most {limits.MaxBatchDecisions} decisions per call; split the batch");
+        }
+
         var recordTime = violations.Time("record_time", request.RecordTime);
         var minimum = Token(request.ConsistencyToken, violations);
         violations.ThrowIfAny();

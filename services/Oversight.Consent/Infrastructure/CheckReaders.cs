@@ -14,12 +14,30 @@ namespace Oversight.Consent.Infrastructure;
 /// statement outside a transaction reads the latest committed state (SQLite WAL, SQL Server
 /// READ COMMITTED).
 /// </summary>
-public sealed class CheckReaders(ConsentDatabase database) : IDisposable
+public sealed class CheckReaders(ConsentDatabase database, Microsoft.Extensions.Options.IOptions<ConsentOptions> options) : IDisposable
 {
     private readonly ConcurrentBag<CheckReader> _idle = [];
+
+    // At most this many connections stay open for checks: well inside SQL Server's pool, and a
+    // burst of checks waits its turn instead of opening (and keeping) a connection per caller.
+    private readonly SemaphoreSlim _slots = new(options.Value.CheckConnections, options.Value.CheckConnections);
     private bool _disposed;
 
     public async Task<(long Sequence, List<ConsentCoverage> Consents)> ReadAsync(
+        string subjectId, string controllerId, string recipientId, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            return await ReadWithSlotAsync(subjectId, controllerId, recipientId, cancellationToken);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<(long Sequence, List<ConsentCoverage> Consents)> ReadWithSlotAsync(
         string subjectId, string controllerId, string recipientId, CancellationToken cancellationToken)
     {
         var reader = _idle.TryTake(out var idle) ? idle : await CheckReader.OpenAsync(database, cancellationToken);
@@ -47,6 +65,7 @@ public sealed class CheckReaders(ConsentDatabase database) : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _slots.Dispose();
         while (_idle.TryTake(out var reader))
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -18,6 +18,9 @@ public sealed class ConsentLimits
     public int MaxCategoriesPerConsent { get; set; } = 32;
     public int MaxBatchSubjects { get; set; } = 5000;
     public int MaxBatchCategories { get; set; } = 32;
+
+    /// <summary>Subjects × categories per batch call, so an answer stays within a few megabytes.</summary>
+    public int MaxBatchDecisions { get; set; } = 20_000;
 }
 
 /// <summary>A registered organisation, as Consent knows it from Governance's events.</summary>
@@ -31,7 +34,7 @@ public static partial class ConsentRules
 {
     public static void Validate(
         ConsentTerms terms,
-        string controllerId,
+        KnownOrganisation controller,
         KnownOrganisation? recipient,
         DataCategoryTaxonomy taxonomy,
         IReadOnlySet<string> purposes,
@@ -45,7 +48,7 @@ public static partial class ConsentRules
         {
             violations.Add($"{prefix}.recipient_id", $"'{terms.RecipientId}' is not a registered organisation");
         }
-        else if (recipient.Id == controllerId)
+        else if (recipient.Id == controller.Id)
         {
             violations.Add($"{prefix}.recipient_id", "must name an organisation other than the controller");
         }
@@ -84,13 +87,14 @@ public static partial class ConsentRules
             }
         }
 
-        // Cross-border provision needs the person's separate agreement (PIPL Art. 39).
-        if (recipient is not null
-            && !string.Equals(recipient.Jurisdiction, terms.Evidence.Jurisdiction, StringComparison.Ordinal)
-            && !terms.Evidence.CrossBorder)
+        // Cross-border provision needs the person's separate agreement (PIPL Art. 39): the recipient
+        // is abroad if it sits outside where the consent was collected or where the controller is.
+        if (recipient is not null && !terms.Evidence.CrossBorder
+            && (!string.Equals(recipient.Jurisdiction, terms.Evidence.Jurisdiction, StringComparison.Ordinal)
+                || !string.Equals(recipient.Jurisdiction, controller.Jurisdiction, StringComparison.Ordinal)))
         {
             violations.Add($"{prefix}.evidence.cross_border",
-                $"must be set: the recipient is in {recipient.Jurisdiction}, outside {terms.Evidence.Jurisdiction} where the consent was collected (PIPL Art. 39)");
+                $"must be set: the recipient is in {recipient.Jurisdiction}, outside {terms.Evidence.Jurisdiction} where the consent was collected or {controller.Jurisdiction} where the controller is (PIPL Art. 39)");
         }
     }
 
@@ -149,7 +153,11 @@ public static partial class ConsentRules
 
     private static void ValidateModeAndLimits(ConsentTerms terms, ConsentLimits limits, FieldViolations violations, string prefix)
     {
-        if (terms.DataLife < TimeSpan.Zero)
+        if (terms.DataLife.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            violations.Add($"{prefix}.data_life", "must be whole seconds");
+        }
+        else if (terms.DataLife < TimeSpan.Zero)
         {
             violations.Add($"{prefix}.data_life", "must not be negative");
         }

@@ -24,6 +24,6 @@ public static class ConsistencyToken
 
         return token.StartsWith(Prefix, StringComparison.Ordinal)
             && long.TryParse(token.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out sequence)
-            && sequence > 0;
+            && sequence >= 0;
     }
 }

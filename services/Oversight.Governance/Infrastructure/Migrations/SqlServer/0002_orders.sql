@@ -1,9 +1,11 @@
 -- The regulator's orders: statutory mandates and the exchange's freeze.
+-- Ids are NVARCHAR (as clients send every string) with a binary collation: they compare exactly,
+-- as in SQLite, and index seeks need no conversion.
 
 CREATE TABLE statutory_mandate (
-    id               VARCHAR(36)    NOT NULL CONSTRAINT pk_statutory_mandate PRIMARY KEY,
+    id               NVARCHAR(36) COLLATE Latin1_General_100_BIN2    NOT NULL CONSTRAINT pk_statutory_mandate PRIMARY KEY,
     legal_reference  NVARCHAR(500)  NOT NULL,
-    recipient_id     VARCHAR(64)    NOT NULL CONSTRAINT fk_statutory_mandate_recipient REFERENCES organisation (id),
+    recipient_id     NVARCHAR(64) COLLATE Latin1_General_100_BIN2    NOT NULL CONSTRAINT fk_statutory_mandate_recipient REFERENCES organisation (id),
     purposes         VARCHAR(1100)  NOT NULL,
     data_categories  VARCHAR(4200)  NOT NULL,
     valid_from_ms    BIGINT         NOT NULL,
@@ -21,7 +23,7 @@ CREATE TABLE exchange_status (
     id             INT            NOT NULL CONSTRAINT pk_exchange_status PRIMARY KEY CONSTRAINT ck_exchange_status_one_row CHECK (id = 1),
     frozen         INT            NOT NULL CONSTRAINT ck_exchange_status_frozen CHECK (frozen IN (0, 1)),
     reason         NVARCHAR(500)  NOT NULL,
-    order_id       VARCHAR(36)    NOT NULL,
+    order_id       NVARCHAR(36) COLLATE Latin1_General_100_BIN2    NOT NULL,
     updated_at_ms  BIGINT         NOT NULL,
     version        BIGINT         NOT NULL
 );
