@@ -26,6 +26,7 @@ public static class GovernanceModule
         V1.OrganisationService.Descriptor.FullName,
         V1.RegulatorOrderService.Descriptor.FullName,
         V1.GovernanceAuditService.Descriptor.FullName,
+        V1.ShareLedgerService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
@@ -44,6 +45,8 @@ public static class GovernanceModule
         services.AddSingleton<OrganisationRegistry>();
         services.AddSingleton<OrderRepository>();
         services.AddSingleton<RegulatorOrders>();
+        services.AddSingleton<ShareRepository>();
+        services.AddSingleton<VentureFounding>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 
@@ -59,6 +62,7 @@ public static class GovernanceModule
         app.MapGrpcService<OrganisationGrpcService>().OnPort(port);
         app.MapGrpcService<RegulatorOrderGrpcService>().OnPort(port);
         app.MapGrpcService<GovernanceAuditGrpcService>().OnPort(port);
+        app.MapGrpcService<ShareLedgerGrpcService>().OnPort(port);
         return app;
     }
 }

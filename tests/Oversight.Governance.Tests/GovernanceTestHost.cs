@@ -55,6 +55,9 @@ public sealed class GovernanceTestHost : IAsyncDisposable
     public RegulatorOrderService.RegulatorOrderServiceClient Orders(string organisationId = "central-bank", string kind = "regulator") =>
         new(Invoker(organisationId, kind));
 
+    public ShareLedgerService.ShareLedgerServiceClient Shares(string organisationId = "operator", string kind = "operator") =>
+        new(Invoker(organisationId, kind));
+
     public GovernanceAuditService.GovernanceAuditServiceClient Audit(string organisationId = "central-bank", string kind = "regulator") =>
         new(Invoker(organisationId, kind));
 

@@ -74,4 +74,36 @@ public static class GovernanceSql
         SELECT sequence AS Sequence, at_ms AS AtMs, actor_id AS ActorId, actor_kind AS ActorKind, action AS Action, target AS Target, detail AS Detail
           FROM governance_audit WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
         """, "@Limit");
+
+    // ---- founding and the share ledger ---------------------------------------------------------
+
+    public static string InsertVenture => "INSERT INTO venture (id, founded_at_ms, founded_by) VALUES (1, @At, @By);";
+
+    public static string GetVenture => "SELECT founded_at_ms FROM venture WHERE id = 1;";
+
+    public static string InsertShareClass => """
+        INSERT INTO share_class (id, kind, votes_per_share, authorised, transferable)
+        VALUES (@Id, @Kind, @VotesPerShare, @Authorised, @Transferable);
+        """;
+
+    public static string ShareClasses => """
+        SELECT id AS Id, kind AS Kind, votes_per_share AS VotesPerShare, authorised AS Authorised, transferable AS Transferable
+          FROM share_class ORDER BY id;
+        """;
+
+    public static string AppendLedgerEntry => """
+        INSERT INTO share_ledger (entry_kind, class_id, from_holder_id, to_holder_id, quantity, recorded_at_ms, reason)
+        VALUES (@Kind, @ClassId, @FromHolderId, @ToHolderId, @Quantity, @At, @Reason);
+        """;
+
+    private const string LedgerColumns = """
+        sequence AS Sequence, entry_kind AS Kind, class_id AS ClassId, from_holder_id AS FromHolderId, to_holder_id AS ToHolderId,
+        quantity AS Quantity, recorded_at_ms AS RecordedAtMs, reason AS Reason
+        """;
+
+    /// <summary>The whole ledger up to a point: holdings are derived by replaying it.</summary>
+    public static string LedgerUpTo => $"SELECT {LedgerColumns} FROM share_ledger WHERE sequence <= @AsOf ORDER BY sequence;";
+
+    public static string ListLedger(SqlDialect dialect) =>
+        dialect.Page($"SELECT {LedgerColumns} FROM share_ledger WHERE sequence > @After ORDER BY sequence", "@Limit");
 }

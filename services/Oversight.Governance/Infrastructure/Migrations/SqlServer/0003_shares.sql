@@ -1,0 +1,33 @@
+-- The venture's founding, its share classes and the append-only share ledger.
+
+-- One row once founded: the primary key makes founding happen at most once.
+CREATE TABLE venture (
+    id             INT            NOT NULL CONSTRAINT pk_venture PRIMARY KEY CONSTRAINT ck_venture_one_row CHECK (id = 1),
+    founded_at_ms  BIGINT         NOT NULL,
+    founded_by     NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NOT NULL
+);
+GO
+
+CREATE TABLE share_class (
+    id               NVARCHAR(32) COLLATE Latin1_General_100_BIN2 NOT NULL CONSTRAINT pk_share_class PRIMARY KEY,
+    kind             INT     NOT NULL CONSTRAINT ck_share_class_kind CHECK (kind IN (1, 2)),
+    votes_per_share  BIGINT  NOT NULL CONSTRAINT ck_share_class_votes CHECK (votes_per_share >= 0),
+    authorised       BIGINT  NOT NULL CONSTRAINT ck_share_class_authorised CHECK (authorised > 0),
+    transferable     INT     NOT NULL CONSTRAINT ck_share_class_transferable CHECK (transferable IN (0, 1))
+);
+GO
+
+CREATE TABLE share_ledger (
+    sequence        BIGINT IDENTITY(1,1) NOT NULL CONSTRAINT pk_share_ledger PRIMARY KEY,
+    entry_kind      INT     NOT NULL CONSTRAINT ck_share_ledger_kind CHECK (entry_kind IN (1, 2, 3)),
+    class_id        NVARCHAR(32) COLLATE Latin1_General_100_BIN2 NOT NULL CONSTRAINT fk_share_ledger_class REFERENCES share_class (id),
+    from_holder_id  NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NULL CONSTRAINT fk_share_ledger_from REFERENCES organisation (id),
+    to_holder_id    NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NULL CONSTRAINT fk_share_ledger_to REFERENCES organisation (id),
+    quantity        BIGINT  NOT NULL CONSTRAINT ck_share_ledger_quantity CHECK (quantity > 0),
+    recorded_at_ms  BIGINT  NOT NULL,
+    reason          NVARCHAR(500) NOT NULL,
+    CONSTRAINT ck_share_ledger_parties CHECK ((entry_kind = 1 AND from_holder_id IS NULL AND to_holder_id IS NOT NULL)
+        OR (entry_kind = 2 AND from_holder_id IS NOT NULL AND to_holder_id IS NOT NULL)
+        OR (entry_kind = 3 AND from_holder_id IS NOT NULL AND to_holder_id IS NULL))
+);
+GO

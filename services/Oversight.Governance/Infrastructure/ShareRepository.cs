@@ -1,0 +1,88 @@
+using System.Data.Common;
+using Dapper;
+using Oversight.BuildingBlocks.Data;
+using Oversight.Governance.Model;
+
+namespace Oversight.Governance.Infrastructure;
+
+/// <summary>The SQL of the founding and the share ledger.</summary>
+public sealed class ShareRepository(GovernanceDatabase database)
+{
+    /// <summary>False when the venture is already founded (the one row exists).</summary>
+    public async Task<bool> TryFoundAsync(DbSession session, string foundedBy, DateTimeOffset at)
+    {
+        try
+        {
+            await session.ExecuteAsync(GovernanceSql.InsertVenture, new { At = at.ToUnixTimeMilliseconds(), By = foundedBy });
+            return true;
+        }
+        catch (DbException exception) when (session.Dialect.IsUniqueViolation(exception))
+        {
+            return false;
+        }
+    }
+
+    public async Task<DateTimeOffset?> FoundedAtAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long?>(new CommandDefinition(GovernanceSql.GetVenture, transaction: transaction, cancellationToken: cancellationToken)) is { } ms
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+
+    public Task InsertClassAsync(DbSession session, ShareClass shareClass) =>
+        session.ExecuteAsync(GovernanceSql.InsertShareClass, new
+        {
+            shareClass.Id,
+            Kind = (int)shareClass.Kind,
+            shareClass.VotesPerShare,
+            shareClass.Authorised,
+            Transferable = shareClass.Transferable ? 1 : 0,
+        });
+
+    public async Task<IReadOnlyList<ShareClass>> ClassesAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<ClassRow>(new CommandDefinition(GovernanceSql.ShareClasses, transaction: transaction, cancellationToken: cancellationToken)))
+        .Select(r => new ShareClass(r.Id, (ShareClassKind)r.Kind, r.VotesPerShare, r.Authorised, r.Transferable != 0)).ToList();
+
+    public Task AppendAsync(DbSession session, LedgerEntryKind kind, string classId, string? from, string? to, long quantity, DateTimeOffset at, string reason) =>
+        session.ExecuteAsync(GovernanceSql.AppendLedgerEntry, new
+        {
+            Kind = (int)kind,
+            ClassId = classId,
+            FromHolderId = from,
+            ToHolderId = to,
+            Quantity = quantity,
+            At = at.ToUnixTimeMilliseconds(),
+            Reason = reason,
+        });
+
+    public async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(DbConnection connection, long asOf, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<EntryRow>(new CommandDefinition(GovernanceSql.LedgerUpTo, new { AsOf = asOf }, transaction, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
+
+    public async Task<IReadOnlyList<LedgerEntry>> ListAsync(DbConnection connection, long after, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<EntryRow>(new CommandDefinition(
+            GovernanceSql.ListLedger(database.Dialect), new { After = after, Limit = limit }, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
+
+    private sealed class ClassRow
+    {
+        public string Id { get; set; } = "";
+        public long Kind { get; set; }
+        public long VotesPerShare { get; set; }
+        public long Authorised { get; set; }
+        public long Transferable { get; set; }
+    }
+
+    private sealed class EntryRow
+    {
+        public long Sequence { get; set; }
+        public long Kind { get; set; }
+        public string ClassId { get; set; } = "";
+        public string? FromHolderId { get; set; }
+        public string? ToHolderId { get; set; }
+        public long Quantity { get; set; }
+        public long RecordedAtMs { get; set; }
+        public string Reason { get; set; } = "";
+
+        public LedgerEntry ToDomain() => new(
+            Sequence, (LedgerEntryKind)Kind, ClassId, FromHolderId, ToHolderId, Quantity, DateTimeOffset.FromUnixTimeMilliseconds(RecordedAtMs), Reason);
+    }
+}
