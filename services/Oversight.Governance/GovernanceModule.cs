@@ -33,6 +33,7 @@ public static class GovernanceModule
     public static WebApplicationBuilder AddGovernanceModule(this WebApplicationBuilder builder, string dataDirectory)
     {
         var services = builder.Services;
+        services.Configure<GovernanceOptions>(builder.Configuration.GetSection("Oversight:Governance"));
         var databaseOptions = builder.Configuration.GetSection("Oversight:Governance:Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
         if (string.IsNullOrWhiteSpace(databaseOptions.ConnectionString))
         {
@@ -47,6 +48,7 @@ public static class GovernanceModule
         services.AddSingleton<RegulatorOrders>();
         services.AddSingleton<ShareRepository>();
         services.AddSingleton<VentureFounding>();
+        services.AddSingleton<ShareTransfers>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 

@@ -98,7 +98,7 @@ public sealed class OrganisationGrpcService(
 
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var kind = request.Kind == OrganisationKind.Unspecified ? null : KindNames[request.Kind];
-        var page = await repository.ListAsync(connection, kind, after, size + 1, context.CancellationToken);
+        var page = await repository.ListAsync(connection, kind, after, size + 1, null, context.CancellationToken);
         var response = new ListOrganisationsResponse();
         response.Organisations.AddRange(page.Take(size).Select(ToProto));
         response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";

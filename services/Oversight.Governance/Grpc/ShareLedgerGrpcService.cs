@@ -17,6 +17,7 @@ public sealed class ShareLedgerGrpcService(
     GovernanceDatabase database,
     ShareRepository shares,
     VentureFounding founding,
+    ShareTransfers transfers,
     TimeProvider time) : ShareLedgerService.ShareLedgerServiceBase
 {
     public override Task<FoundVentureResponse> FoundVenture(FoundVentureRequest request, ServerCallContext context)
@@ -99,6 +100,98 @@ public sealed class ShareLedgerGrpcService(
         response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture)) : "";
         return response;
     }
+
+    public override Task<RequestShareTransferResponse> RequestShareTransfer(RequestShareTransferRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        IdempotentRequests.Validate(request.RequestId, violations);
+        violations.Text("class_id", request.ClassId, 32);
+        violations.OrganisationId("buyer_id", request.BuyerId);
+        if (request.Quantity < 1)
+        {
+            violations.Add("quantity", "must be at least 1");
+        }
+
+        violations.ThrowIfAny();
+        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+            new RequestShareTransferResponse { Transfer = ToProto(await transfers.RequestAsync(session, caller, request.ClassId, request.BuyerId, request.Quantity)) });
+    }
+
+    public override Task<ApproveShareTransferResponse> ApproveShareTransfer(ApproveShareTransferRequest request, ServerCallContext context)
+    {
+        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
+        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+            new ApproveShareTransferResponse { Transfer = ToProto(await transfers.ApproveAsync(session, caller, id, NullIfEmpty(request.Reason))) });
+    }
+
+    public override Task<RejectShareTransferResponse> RejectShareTransfer(RejectShareTransferRequest request, ServerCallContext context)
+    {
+        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: true);
+        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+            new RejectShareTransferResponse { Transfer = ToProto(await transfers.RejectAsync(session, caller, id, request.Reason)) });
+    }
+
+    public override Task<CancelShareTransferResponse> CancelShareTransfer(CancelShareTransferRequest request, ServerCallContext context)
+    {
+        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
+        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+            new CancelShareTransferResponse { Transfer = ToProto(await transfers.CancelAsync(session, caller, id, NullIfEmpty(request.Reason))) });
+    }
+
+    public override async Task<GetShareTransferResponse> GetShareTransfer(GetShareTransferRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var id = violations.Uuid("transfer_id", request.TransferId);
+        violations.ThrowIfAny();
+
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var transfer = await shares.GetTransferAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("share transfer", id!);
+        var caller = context.GetCaller();
+        if (caller.OrganisationId != transfer.SellerId && caller.OrganisationId != transfer.BuyerId && !caller.IsRegulator && !caller.IsOperator)
+        {
+            throw new PermissionDeniedException("A transfer is for its parties, the operator and the regulator.", $"transfer/{id}");
+        }
+
+        return new GetShareTransferResponse { Transfer = ToProto(transfer) };
+    }
+
+    private static string ValidateDecision(string requestId, string transferId, string reason, bool reasonRequired)
+    {
+        var violations = new FieldViolations();
+        IdempotentRequests.Validate(requestId, violations);
+        var id = violations.Uuid("transfer_id", transferId);
+        violations.Text("reason", reason, 500, reasonRequired);
+        violations.ThrowIfAny();
+        return id!;
+    }
+
+    private Task<TResponse> Idempotent<TRequest, TResponse>(
+        string requestId, TRequest request, ServerCallContext context, Func<DbSession, Caller, Task<TResponse>> write)
+        where TRequest : Google.Protobuf.IMessage<TRequest>
+        where TResponse : Google.Protobuf.IMessage<TResponse>, new()
+    {
+        var caller = context.GetCaller();
+        return IdempotentRequests.ExecuteAsync(database, caller.OrganisationId, requestId, request, time.GetUtcNow().ToUnixTimeMilliseconds(),
+            session => write(session, caller), context.CancellationToken);
+    }
+
+    private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static V1.ShareTransfer ToProto(Model.ShareTransfer transfer) => new()
+    {
+        Id = transfer.Id,
+        ClassId = transfer.ClassId,
+        SellerId = transfer.SellerId,
+        BuyerId = transfer.BuyerId,
+        Quantity = transfer.Quantity,
+        State = (V1.ShareTransferState)transfer.State,
+        ApprovalReason = transfer.ApprovalReason ?? "",
+        RequestTime = Timestamp.FromDateTimeOffset(transfer.RequestedAt),
+        DecideTime = transfer.DecidedAt is { } decided ? Timestamp.FromDateTimeOffset(decided) : null,
+        DecisionReason = transfer.DecisionReason ?? "",
+        LedgerSequence = transfer.LedgerSequence ?? 0,
+        Version = transfer.Version,
+    };
 
     private static V1.CapTable ToProto(Model.CapTable table, DateTimeOffset foundedAt) => new()
     {

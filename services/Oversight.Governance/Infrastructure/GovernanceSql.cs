@@ -91,11 +91,6 @@ public static class GovernanceSql
           FROM share_class ORDER BY id;
         """;
 
-    public static string AppendLedgerEntry => """
-        INSERT INTO share_ledger (entry_kind, class_id, from_holder_id, to_holder_id, quantity, recorded_at_ms, reason)
-        VALUES (@Kind, @ClassId, @FromHolderId, @ToHolderId, @Quantity, @At, @Reason);
-        """;
-
     private const string LedgerColumns = """
         sequence AS Sequence, entry_kind AS Kind, class_id AS ClassId, from_holder_id AS FromHolderId, to_holder_id AS ToHolderId,
         quantity AS Quantity, recorded_at_ms AS RecordedAtMs, reason AS Reason
@@ -106,4 +101,35 @@ public static class GovernanceSql
 
     public static string ListLedger(SqlDialect dialect) =>
         dialect.Page($"SELECT {LedgerColumns} FROM share_ledger WHERE sequence > @After ORDER BY sequence", "@Limit");
+
+    public static string LedgerVersion => "SELECT ledger_version FROM venture WHERE id = 1;";
+
+    /// <summary>Every ledger append bumps the version it read; a concurrent append makes this change nothing.</summary>
+    public static string BumpLedgerVersion => "UPDATE venture SET ledger_version = ledger_version + 1 WHERE id = 1 AND ledger_version = @Expected;";
+
+    public static string AppendLedgerEntryReturning(SqlDialect dialect) => dialect.InsertReturning(
+        "share_ledger",
+        "entry_kind, class_id, from_holder_id, to_holder_id, quantity, recorded_at_ms, reason",
+        "@Kind, @ClassId, @FromHolderId, @ToHolderId, @Quantity, @At, @Reason",
+        "sequence");
+
+    private const string TransferColumns = """
+        id AS Id, class_id AS ClassId, seller_id AS SellerId, buyer_id AS BuyerId, quantity AS Quantity, state AS State,
+        approval_reason AS ApprovalReason, requested_at_ms AS RequestedAtMs, decided_at_ms AS DecidedAtMs, decision_reason AS DecisionReason,
+        ledger_sequence AS LedgerSequence, version AS Version
+        """;
+
+    public static string GetTransfer => $"SELECT {TransferColumns} FROM share_transfer WHERE id = @Id;";
+
+    public static string InsertTransfer => """
+        INSERT INTO share_transfer (id, class_id, seller_id, buyer_id, quantity, state, approval_reason, requested_at_ms, decided_at_ms,
+            decision_reason, ledger_sequence, version)
+        VALUES (@Id, @ClassId, @SellerId, @BuyerId, @Quantity, @State, @ApprovalReason, @RequestedAt, @DecidedAt, @DecisionReason, @LedgerSequence, @Version);
+        """;
+
+    /// <summary>Moves a transfer out of AWAITING_REGULATOR at the version read.</summary>
+    public static string DecideTransfer => """
+        UPDATE share_transfer SET state = @State, decided_at_ms = @At, decision_reason = @Reason, ledger_sequence = @LedgerSequence, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion AND state = 1;
+        """;
 }

@@ -17,10 +17,11 @@ public sealed class OrganisationRepository(GovernanceDatabase database)
     public async Task<int> CountAsync(DbSession session, IReadOnlyList<string> ids) =>
         ids.Count == 0 ? 0 : (int)await session.ExecuteScalarAsync<long>(GovernanceSql.CountOrganisations, new { Ids = ids });
 
-    public async Task<IReadOnlyList<Organisation>> ListAsync(DbConnection connection, string? kind, string afterId, int limit, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<Organisation>> ListAsync(
+        DbConnection connection, string? kind, string afterId, int limit, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<Row>(new CommandDefinition(
             GovernanceSql.ListOrganisations(database.Dialect, kind is not null),
-            new { Kind = kind, AfterId = afterId, Limit = limit }, cancellationToken: cancellationToken))).Select(r => r.ToDomain()).ToList();
+            new { Kind = kind, AfterId = afterId, Limit = limit }, transaction, cancellationToken: cancellationToken))).Select(r => r.ToDomain()).ToList();
 
     public Task InsertAsync(DbSession session, Organisation organisation) =>
         session.ExecuteAsync(GovernanceSql.InsertOrganisation, new

@@ -41,8 +41,15 @@ public sealed class ShareRepository(GovernanceDatabase database)
         (await connection.QueryAsync<ClassRow>(new CommandDefinition(GovernanceSql.ShareClasses, transaction: transaction, cancellationToken: cancellationToken)))
         .Select(r => new ShareClass(r.Id, (ShareClassKind)r.Kind, r.VotesPerShare, r.Authorised, r.Transferable != 0)).ToList();
 
-    public Task AppendAsync(DbSession session, LedgerEntryKind kind, string classId, string? from, string? to, long quantity, DateTimeOffset at, string reason) =>
-        session.ExecuteAsync(GovernanceSql.AppendLedgerEntry, new
+    public Task<long> LedgerVersionAsync(DbSession session) => session.ExecuteScalarAsync<long>(GovernanceSql.LedgerVersion);
+
+    /// <summary>False when another ledger append committed since <paramref name="expected"/> was read.</summary>
+    public async Task<bool> BumpLedgerVersionAsync(DbSession session, long expected) =>
+        await session.ExecuteAsync(GovernanceSql.BumpLedgerVersion, new { Expected = expected }) == 1;
+
+    /// <summary>Appends one movement; returns its sequence.</summary>
+    public Task<long> AppendAsync(DbSession session, LedgerEntryKind kind, string classId, string? from, string? to, long quantity, DateTimeOffset at, string reason) =>
+        session.ExecuteScalarAsync<long>(GovernanceSql.AppendLedgerEntryReturning(database.Dialect), new
         {
             Kind = (int)kind,
             ClassId = classId,
@@ -61,6 +68,58 @@ public sealed class ShareRepository(GovernanceDatabase database)
         (await connection.QueryAsync<EntryRow>(new CommandDefinition(
             GovernanceSql.ListLedger(database.Dialect), new { After = after, Limit = limit }, cancellationToken: cancellationToken)))
         .Select(r => r.ToDomain()).ToList();
+
+    public async Task<ShareTransfer?> GetTransferAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<TransferRow>(new CommandDefinition(GovernanceSql.GetTransfer, new { Id = id }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
+
+    public Task InsertTransferAsync(DbSession session, ShareTransfer transfer) =>
+        session.ExecuteAsync(GovernanceSql.InsertTransfer, new
+        {
+            transfer.Id,
+            transfer.ClassId,
+            transfer.SellerId,
+            transfer.BuyerId,
+            transfer.Quantity,
+            State = (int)transfer.State,
+            transfer.ApprovalReason,
+            RequestedAt = transfer.RequestedAt.ToUnixTimeMilliseconds(),
+            DecidedAt = transfer.DecidedAt?.ToUnixTimeMilliseconds(),
+            transfer.DecisionReason,
+            transfer.LedgerSequence,
+            transfer.Version,
+        });
+
+    /// <summary>False when the transfer moved on since <paramref name="expectedVersion"/>.</summary>
+    public async Task<bool> DecideTransferAsync(DbSession session, ShareTransfer decided, long expectedVersion) =>
+        await session.ExecuteAsync(GovernanceSql.DecideTransfer, new
+        {
+            decided.Id,
+            State = (int)decided.State,
+            At = decided.DecidedAt?.ToUnixTimeMilliseconds(),
+            Reason = decided.DecisionReason,
+            decided.LedgerSequence,
+            ExpectedVersion = expectedVersion,
+        }) == 1;
+
+    private sealed class TransferRow
+    {
+        public string Id { get; set; } = "";
+        public string ClassId { get; set; } = "";
+        public string SellerId { get; set; } = "";
+        public string BuyerId { get; set; } = "";
+        public long Quantity { get; set; }
+        public long State { get; set; }
+        public string? ApprovalReason { get; set; }
+        public long RequestedAtMs { get; set; }
+        public long? DecidedAtMs { get; set; }
+        public string? DecisionReason { get; set; }
+        public long? LedgerSequence { get; set; }
+        public long Version { get; set; }
+
+        public ShareTransfer ToDomain() => new(
+            Id, ClassId, SellerId, BuyerId, Quantity, (ShareTransferState)State, ApprovalReason, DateTimeOffset.FromUnixTimeMilliseconds(RequestedAtMs),
+            DecidedAtMs is { } decided ? DateTimeOffset.FromUnixTimeMilliseconds(decided) : null, DecisionReason, LedgerSequence, Version);
+    }
 
     private sealed class ClassRow
     {

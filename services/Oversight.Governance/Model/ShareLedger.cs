@@ -74,6 +74,10 @@ public static class ShareLedger
         return new CapTable(last, classes, outstanding, holders.Sum(h => h.Votes), holdings);
     }
 
+    /// <summary>Shares of one class a holder has after the given entries.</summary>
+    public static long HeldBy(IEnumerable<LedgerEntry> entries, string holderId, string classId) =>
+        entries.Where(e => e.ClassId == classId).Sum(e => (e.ToHolderId == holderId ? e.Quantity : 0) - (e.FromHolderId == holderId ? e.Quantity : 0));
+
     /// <summary>
     /// Each holder's share of <paramref name="total"/> in basis points, summing to exactly 10000:
     /// everyone gets the floor, and the points left go to the largest remainders (ties by holder id).
@@ -182,4 +186,34 @@ public static partial class FoundingRules
 
     [GeneratedRegex("^[a-z0-9_]{1,32}$")]
     private static partial Regex ClassId();
+}
+
+public enum ShareTransferState { AwaitingRegulator = 1, Settled = 2, Rejected = 3, Cancelled = 4 }
+
+public sealed record ShareTransfer(
+    string Id, string ClassId, string SellerId, string BuyerId, long Quantity, ShareTransferState State, string? ApprovalReason,
+    DateTimeOffset RequestedAt, DateTimeOffset? DecidedAt, string? DecisionReason, long? LedgerSequence, long Version);
+
+/// <summary>The regulatory threshold for holdings, an integer fraction (5/100 by default, inclusive).</summary>
+public sealed class TransferThreshold
+{
+    public long Numerator { get; set; } = 5;
+    public long Denominator { get; set; } = 100;
+
+    /// <summary>
+    /// Why a transfer needs the regulator, or null: a buyer not yet a shareholder, or a buyer whose
+    /// ordinary shares with its affiliates' would reach the threshold. Compared by cross-multiplication.
+    /// </summary>
+    public string? ApprovalReason(CapTable table, string buyerId, IReadOnlyCollection<string> buyerGroup, long quantity)
+    {
+        if (table.Holdings.All(h => h.HolderId != buyerId))
+        {
+            return $"'{buyerId}' is not yet a shareholder";
+        }
+
+        var group = table.Holdings.Where(h => h.HolderId == buyerId || buyerGroup.Contains(h.HolderId)).Aggregate((Int128)quantity, (sum, h) => sum + h.OrdinaryShares);
+        return group * Denominator >= (Int128)table.OrdinaryOutstanding * Numerator
+            ? $"'{buyerId}' with its affiliates would hold {group} of {table.OrdinaryOutstanding} ordinary shares, at or above {Numerator}/{Denominator}"
+            : null;
+    }
 }
