@@ -13,9 +13,14 @@ var servicesOption = new Option<string?>("--services")
     Description = "Comma-separated modules to run (" + string.Join(", ", Modules.All.Select(m => m.Name)) + "). Default: all, on the embedded default.",
 };
 var dataOption = new Option<string?>("--data") { Description = "Folder for the embedded SQLite files and keys (default $OVERSIGHT_DATA_DIR or ./data)." };
-var root = new RootCommand("Oversight: the Consent, Governance and Exchange services.") { servicesOption, dataOption };
+var demoOption = new Option<bool>("--demo")
+{
+    Description = "Seed a demonstration venture through Governance's RPCs: regulator, state investor, four platforms, two institutions, founded with shareholdings.",
+};
+var root = new RootCommand("Oversight: the Consent, Governance and Exchange services.") { servicesOption, dataOption, demoOption };
 root.TreatUnmatchedTokensAsErrors = false;
-root.SetAction((parse, cancellation) => RunAsync(parse.GetValue(servicesOption), parse.GetValue(dataOption), parse.UnmatchedTokens.ToArray(), cancellation));
+root.SetAction((parse, cancellation) => RunAsync(
+    parse.GetValue(servicesOption), parse.GetValue(dataOption), parse.GetValue(demoOption), parse.UnmatchedTokens.ToArray(), cancellation));
 
 var orgOption = new Option<string>("--org") { Description = "The organisation id (the token's sub).", Required = true };
 var kindOption = new Option<string>("--kind") { Description = "platform, institution, regulator, state_investor or operator.", Required = true };
@@ -37,7 +42,7 @@ root.Subcommands.Add(token);
 
 return await root.Parse(args).InvokeAsync();
 
-static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, string[] configurationArgs, CancellationToken cancellation)
+static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, bool demo, string[] configurationArgs, CancellationToken cancellation)
 {
     var embeddedDefault = string.IsNullOrWhiteSpace(servicesArgument);
     var selected = new List<HostedModule>();
@@ -102,6 +107,19 @@ static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, 
     }
 
     await app.StartAsync(cancellation);
+    if (demo)
+    {
+        if (!ports.TryGetValue(Oversight.Governance.GovernanceModule.Name, out var governancePort))
+        {
+            await Console.Error.WriteLineAsync("--demo needs the governance service.");
+            return 2;
+        }
+
+        var loopback = listen is "0.0.0.0" or "::" ? "127.0.0.1" : listen;
+        await DemoVenture.SeedAsync($"http://{loopback}:{governancePort}", app.Services.GetRequiredService<TokenIssuer>(), cancellation);
+        Console.WriteLine("demo venture: 8 organisations registered, founded with 1,000,000 ordinary shares and the management share");
+    }
+
     var bus = app.Services.GetRequiredService<BusOptions>().UsesRabbitMq ? "RabbitMQ" : "in-memory bus";
     foreach (var module in selected)
     {

@@ -68,6 +68,45 @@ public sealed partial class HostProcessTests
     }
 
     [Fact]
+    public async Task The_demo_flag_seeds_a_founded_venture_through_the_rpcs_and_may_run_again()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            for (var run = 0; run < 2; run++)
+            {
+                var (consentPort, governancePort, healthPort) = (FreePort(), FreePort(), FreePort());
+                using var host = Start("--demo", "--data", data, $"--Oversight:Consent:Port={consentPort}",
+                    $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}");
+                try
+                {
+                    var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
+                    Assert.Contains(lines, l => l.StartsWith("demo venture:", StringComparison.Ordinal));
+
+                    using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{governancePort}");
+                    var regulator = new Metadata { { "Authorization", $"Bearer {(await RunToCompletionAsync("token", "--org", "central-bank", "--kind", "regulator")).Trim()}" } };
+                    var organisations = await new Governance.V1.OrganisationService.OrganisationServiceClient(channel)
+                        .ListOrganisationsAsync(new Governance.V1.ListOrganisationsRequest(), regulator);
+                    Assert.Equal(8, organisations.Organisations.Count);
+                    var table = (await new Governance.V1.ShareLedgerService.ShareLedgerServiceClient(channel)
+                        .GetCapTableAsync(new Governance.V1.GetCapTableRequest(), regulator)).CapTable;
+                    Assert.Equal((1_000_000L, 5), (table.OrdinaryOutstanding, table.Holdings.Count));
+                    Assert.Equal(("state-investor", 3000), (table.Holdings[0].HolderId, table.Holdings[0].OrdinaryBasisPoints));
+                }
+                finally
+                {
+                    host.Kill(entireProcessTree: true);
+                    await host.WaitForExitAsync();
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task An_unknown_service_name_is_refused()
     {
         using var host = Start("--services", "consent,astrology", "--data", Path.GetTempPath());
