@@ -66,7 +66,7 @@ public sealed class SqliteDialect : SqlDialect
         UPDATE outbox_message
            SET lease_owner = @Owner, lease_until_ms = @LeaseUntil
          WHERE sequence IN (SELECT sequence FROM outbox_message
-                             WHERE sent_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
+                             WHERE sent_at_ms IS NULL AND parked_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
                              ORDER BY sequence LIMIT @Batch)
         RETURNING sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, body AS Body, attempts AS Attempts;
         """;
@@ -96,7 +96,7 @@ public sealed class SqlServerDialect : SqlDialect
         WITH next_batch AS (
             SELECT TOP (@Batch) sequence, lease_owner, lease_until_ms
               FROM outbox_message WITH (ROWLOCK, UPDLOCK, READPAST)
-             WHERE sent_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
+             WHERE sent_at_ms IS NULL AND parked_at_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
              ORDER BY sequence)
         UPDATE next_batch SET lease_owner = @Owner, lease_until_ms = @LeaseUntil;
 

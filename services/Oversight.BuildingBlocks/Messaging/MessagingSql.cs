@@ -22,6 +22,10 @@ public static class MessagingSql
     public static string RecordOutboxFailure =>
         "UPDATE outbox_message SET attempts = attempts + 1, last_error = @Error WHERE sequence = @Sequence;";
 
+    /// <summary>Sets a row aside that no build can publish, so the rows behind it move on.</summary>
+    public static string ParkOutboxMessage =>
+        "UPDATE outbox_message SET parked_at_ms = @At, lease_owner = NULL, lease_until_ms = NULL WHERE sequence = @Sequence;";
+
     public static string RecordInbox =>
         "INSERT INTO inbox_message (message_id, consumer, processed_at_ms) VALUES (@MessageId, @Consumer, @ProcessedAt);";
 

@@ -22,7 +22,16 @@ public sealed class OutboxOptions
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Tries before a row whose type or body this build cannot read is parked (a broker failure
+    /// never parks anything: those rows wait for the broker however long it takes).
+    /// </summary>
+    public int MaxUnreadableAttempts { get; set; } = 10;
 }
+
+/// <summary>The stored event cannot be turned back into a message by this build.</summary>
+internal sealed class UnreadableOutboxMessageException(string message) : Exception(message);
 
 /// <summary>
 /// Publishes a module's outbox in sequence order, with the stored event id as the message id,
@@ -103,6 +112,16 @@ public sealed class OutboxRelay<TDatabase>(
                 sent.Add(row.Sequence);
             }
         }
+        catch (UnreadableOutboxMessageException exception) when (batch[sent.Count].Attempts + 1 >= settings.MaxUnreadableAttempts)
+        {
+            var unreadable = batch[sent.Count];
+            logger.LogError("Parking outbox message {MessageId} ({Type}) of the {Module} module after {Attempts} tries: {Error}",
+                unreadable.MessageId, unreadable.MessageType, database.Module, unreadable.Attempts + 1, exception.Message);
+            await MarkSentAsync(sent);
+            await ParkAsync(unreadable);
+            await ReleaseAsync(unreadable, exception);
+            return sent.Count;
+        }
         catch (Exception exception)
         {
             // Whatever stopped the batch — a broker failure or shutdown — give the rest back at once,
@@ -120,9 +139,18 @@ public sealed class OutboxRelay<TDatabase>(
     private async Task PublishAsync(OutboxRow row, OutboxOptions settings, CancellationToken cancellationToken)
     {
         var type = Outbox.ResolveType(row.MessageType)
-            ?? throw new InvalidOperationException($"Outbox message {row.MessageId} has unknown type {row.MessageType}.");
-        var message = JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
-            ?? throw new InvalidOperationException($"Outbox message {row.MessageId} has an empty body.");
+            ?? throw new UnreadableOutboxMessageException($"Outbox message {row.MessageId} has unknown type {row.MessageType}.");
+        object message;
+        try
+        {
+            message = JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
+                ?? throw new UnreadableOutboxMessageException($"Outbox message {row.MessageId} has an empty body.");
+        }
+        catch (JsonException exception)
+        {
+            throw new UnreadableOutboxMessageException($"Outbox message {row.MessageId} has a body this build cannot read: {exception.Message}");
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.PublishTimeout);
         var messageId = Guid.Parse(row.MessageId);
@@ -140,6 +168,13 @@ public sealed class OutboxRelay<TDatabase>(
         await session.ExecuteAsync(
             MessagingSql.MarkOutboxSent,
             new { SentAt = time.GetUtcNow().ToUnixTimeMilliseconds(), Sequences = sequences });
+        await session.CommitAsync();
+    }
+
+    private async Task ParkAsync(OutboxRow row)
+    {
+        await using var session = await database.BeginAsync(CancellationToken.None);
+        await session.ExecuteAsync(MessagingSql.ParkOutboxMessage, new { At = time.GetUtcNow().ToUnixTimeMilliseconds(), row.Sequence });
         await session.CommitAsync();
     }
 
