@@ -42,6 +42,26 @@ public static class PageToken
         return null;
     }
 
+    /// <summary>Decodes a token whose one part is a sequence number, or adds a violation.</summary>
+    public static long? DecodeSequence(string token, FieldViolations violations, string field = "page_token")
+    {
+        if (Decode(token, 1, violations, field) is not { } parts)
+        {
+            return null;
+        }
+
+        if (long.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var sequence))
+        {
+            return sequence;
+        }
+
+        violations.Add(field, "is not a page token this service issued");
+        return null;
+    }
+
+    /// <summary>Encodes a sequence number as a page token.</summary>
+    public static string EncodeSequence(long sequence) => Encode(sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Validates a page size: 0 means the default; negative or above the maximum is an error.</summary>
     public static int Size(int requested, FieldViolations violations, string field = "page_size")
     {

@@ -59,6 +59,18 @@ public static class IdempotentRequests
             ?? throw new AbortedException("A concurrent request with the same request_id did not finish; retry.");
     }
 
+    /// <summary>The same, for a gRPC call: the caller is the key's owner, the clock gives the claim's time.</summary>
+    public static Task<TResponse> ExecuteAsync<TRequest, TResponse>(
+        ModuleDatabase database, Grpc.Core.ServerCallContext context, TimeProvider time, string requestId, TRequest request,
+        Func<DbSession, Security.Caller, Task<TResponse>> write)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>, new()
+    {
+        var caller = Security.ServerCallContextCallerExtensions.GetCaller(context);
+        return ExecuteAsync(database, caller.OrganisationId, requestId, request, time.GetUtcNow().ToUnixTimeMilliseconds(),
+            session => write(session, caller), context.CancellationToken);
+    }
+
     private static async Task<bool> TryClaimAsync(DbSession session, string callerId, string requestId, string operation, byte[] hash, long nowMs)
     {
         try

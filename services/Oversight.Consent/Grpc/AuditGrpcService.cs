@@ -1,4 +1,3 @@
-using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.BuildingBlocks.Data;
@@ -16,19 +15,7 @@ public sealed class AuditGrpcService(ConsentDatabase database, ConsentRepository
     {
         var violations = new FieldViolations();
         var size = PageToken.Size(request.PageSize, violations);
-        long? before = null;
-        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts)
-        {
-            if (long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence))
-            {
-                before = sequence;
-            }
-            else
-            {
-                violations.Add("page_token", "is not a page token this service issued");
-            }
-        }
-
+        var before = PageToken.DecodeSequence(request.PageToken, violations);
         violations.ThrowIfAny();
         if (!context.GetCaller().IsRegulator)
         {
@@ -50,7 +37,7 @@ public sealed class AuditGrpcService(ConsentDatabase database, ConsentRepository
         }));
         if (page.Count > size)
         {
-            response.NextPageToken = PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture));
+            response.NextPageToken = PageToken.EncodeSequence(page[size - 1].Sequence);
         }
 
         return response;

@@ -109,11 +109,7 @@ public sealed class ConsentGrpcService(
     {
         var violations = new FieldViolations();
         var size = PageToken.Size(request.PageSize, violations);
-        long after = 0;
-        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts && !long.TryParse(parts[0], out after))
-        {
-            violations.Add("page_token", "is not a page token this service issued");
-        }
+        var after = PageToken.DecodeSequence(request.PageToken, violations) ?? 0;
 
         violations.ThrowIfAny();
 
@@ -131,7 +127,7 @@ public sealed class ConsentGrpcService(
         }));
         if (changes.Count > size)
         {
-            response.NextPageToken = PageToken.Encode(changes[size - 1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            response.NextPageToken = PageToken.EncodeSequence(changes[size - 1].Sequence);
         }
 
         return response;
@@ -259,7 +255,7 @@ public sealed class ConsentGrpcService(
         Caller caller, string requestId, TRequest request, ServerCallContext context, Func<DbSession, Task<TResponse>> write)
         where TRequest : Google.Protobuf.IMessage<TRequest>
         where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
-        IdempotentRequests.ExecuteAsync(database, caller.OrganisationId, requestId, request, time.GetUtcNow().ToUnixTimeMilliseconds(), write, context.CancellationToken);
+        IdempotentRequests.ExecuteAsync(database, context, time, requestId, request, (session, _) => write(session));
 
     private static string ValidateChange(string requestId, string consentId, string? reason)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.BuildingBlocks.Data;
@@ -16,19 +15,7 @@ public sealed class GovernanceAuditGrpcService(GovernanceDatabase database, Orde
     {
         var violations = new FieldViolations();
         var size = PageToken.Size(request.PageSize, violations);
-        long? before = null;
-        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts)
-        {
-            if (long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence))
-            {
-                before = sequence;
-            }
-            else
-            {
-                violations.Add("page_token", "is not a page token this service issued");
-            }
-        }
-
+        var before = PageToken.DecodeSequence(request.PageToken, violations);
         violations.ThrowIfAny();
         if (!context.GetCaller().IsRegulator)
         {
@@ -48,7 +35,7 @@ public sealed class GovernanceAuditGrpcService(GovernanceDatabase database, Orde
             Target = e.Target,
             Detail = e.Detail,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture)) : "";
+        response.NextPageToken = page.Count > size ? PageToken.EncodeSequence(page[size - 1].Sequence) : "";
         return response;
     }
 }

@@ -3,7 +3,6 @@ using Grpc.Core;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Messaging;
-using Oversight.BuildingBlocks.Security;
 using Oversight.Governance.Application;
 using Oversight.Governance.Infrastructure;
 using Oversight.Governance.V1;
@@ -26,7 +25,7 @@ public sealed class RegulatorOrderGrpcService(
         var validUntil = violations.Time("valid_until", request.ValidUntil);
         violations.ThrowIfAny();
 
-        return Idempotent(request.RequestId, request, context, async (session, caller) => new EnactStatutoryMandateResponse
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new EnactStatutoryMandateResponse
         {
             Mandate = ToProto(await orders.EnactMandateAsync(
                 session, caller, request.LegalReference, request.RecipientId, [.. request.Purposes], [.. request.DataCategories], validFrom, validUntil)),
@@ -41,7 +40,7 @@ public sealed class RegulatorOrderGrpcService(
         violations.Text("reason", request.Reason, 500);
         violations.ThrowIfAny();
 
-        return Idempotent(request.RequestId, request, context, async (session, caller) => new RepealStatutoryMandateResponse
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new RepealStatutoryMandateResponse
         {
             Mandate = ToProto(await orders.RepealMandateAsync(session, caller, id!, request.Reason)),
         });
@@ -65,7 +64,7 @@ public sealed class RegulatorOrderGrpcService(
     public override Task<FreezeExchangeResponse> FreezeExchange(FreezeExchangeRequest request, ServerCallContext context)
     {
         ValidateStatusOrder(request.RequestId, request.Reason);
-        return Idempotent(request.RequestId, request, context, async (session, caller) => new FreezeExchangeResponse
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new FreezeExchangeResponse
         {
             Status = ToProto(await orders.SetFrozenAsync(session, caller, frozen: true, request.Reason)),
         });
@@ -74,7 +73,7 @@ public sealed class RegulatorOrderGrpcService(
     public override Task<UnfreezeExchangeResponse> UnfreezeExchange(UnfreezeExchangeRequest request, ServerCallContext context)
     {
         ValidateStatusOrder(request.RequestId, request.Reason);
-        return Idempotent(request.RequestId, request, context, async (session, caller) => new UnfreezeExchangeResponse
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new UnfreezeExchangeResponse
         {
             Status = ToProto(await orders.SetFrozenAsync(session, caller, frozen: false, request.Reason)),
         });
@@ -92,16 +91,6 @@ public sealed class RegulatorOrderGrpcService(
         IdempotentRequests.Validate(requestId, violations);
         violations.Text("reason", reason, 500);
         violations.ThrowIfAny();
-    }
-
-    private Task<TResponse> Idempotent<TRequest, TResponse>(
-        string requestId, TRequest request, ServerCallContext context, Func<DbSession, Caller, Task<TResponse>> write)
-        where TRequest : Google.Protobuf.IMessage<TRequest>
-        where TResponse : Google.Protobuf.IMessage<TResponse>, new()
-    {
-        var caller = context.GetCaller();
-        return IdempotentRequests.ExecuteAsync(database, caller.OrganisationId, requestId, request, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            session => write(session, caller), context.CancellationToken);
     }
 
     private static V1.StatutoryMandate ToProto(Model.StatutoryMandate mandate) => new()

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.BuildingBlocks.Data;
@@ -70,11 +69,7 @@ public sealed class ShareLedgerGrpcService(
     {
         var violations = new FieldViolations();
         var size = PageToken.Size(request.PageSize, violations);
-        long after = 0;
-        if (PageToken.Decode(request.PageToken, 1, violations) is { } parts && !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out after))
-        {
-            violations.Add("page_token", "is not a page token this service issued");
-        }
+        var after = PageToken.DecodeSequence(request.PageToken, violations) ?? 0;
 
         violations.ThrowIfAny();
         var caller = context.GetCaller();
@@ -97,7 +92,7 @@ public sealed class ShareLedgerGrpcService(
             RecordTime = Timestamp.FromDateTimeOffset(e.RecordedAt),
             Reason = e.Reason,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Sequence.ToString(CultureInfo.InvariantCulture)) : "";
+        response.NextPageToken = page.Count > size ? PageToken.EncodeSequence(page[size - 1].Sequence) : "";
         return response;
     }
 
@@ -113,28 +108,28 @@ public sealed class ShareLedgerGrpcService(
         }
 
         violations.ThrowIfAny();
-        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RequestShareTransferResponse { Transfer = ToProto(await transfers.RequestAsync(session, caller, request.ClassId, request.BuyerId, request.Quantity)) });
     }
 
     public override Task<ApproveShareTransferResponse> ApproveShareTransfer(ApproveShareTransferRequest request, ServerCallContext context)
     {
         var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
-        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new ApproveShareTransferResponse { Transfer = ToProto(await transfers.ApproveAsync(session, caller, id, NullIfEmpty(request.Reason))) });
     }
 
     public override Task<RejectShareTransferResponse> RejectShareTransfer(RejectShareTransferRequest request, ServerCallContext context)
     {
         var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: true);
-        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RejectShareTransferResponse { Transfer = ToProto(await transfers.RejectAsync(session, caller, id, request.Reason)) });
     }
 
     public override Task<CancelShareTransferResponse> CancelShareTransfer(CancelShareTransferRequest request, ServerCallContext context)
     {
         var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
-        return Idempotent(request.RequestId, request, context, async (session, caller) =>
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new CancelShareTransferResponse { Transfer = ToProto(await transfers.CancelAsync(session, caller, id, NullIfEmpty(request.Reason))) });
     }
 
@@ -163,16 +158,6 @@ public sealed class ShareLedgerGrpcService(
         violations.Text("reason", reason, 500, reasonRequired);
         violations.ThrowIfAny();
         return id!;
-    }
-
-    private Task<TResponse> Idempotent<TRequest, TResponse>(
-        string requestId, TRequest request, ServerCallContext context, Func<DbSession, Caller, Task<TResponse>> write)
-        where TRequest : Google.Protobuf.IMessage<TRequest>
-        where TResponse : Google.Protobuf.IMessage<TResponse>, new()
-    {
-        var caller = context.GetCaller();
-        return IdempotentRequests.ExecuteAsync(database, caller.OrganisationId, requestId, request, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            session => write(session, caller), context.CancellationToken);
     }
 
     private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;
