@@ -27,6 +27,7 @@ public static class GovernanceModule
         V1.RegulatorOrderService.Descriptor.FullName,
         V1.GovernanceAuditService.Descriptor.FullName,
         V1.ShareLedgerService.Descriptor.FullName,
+        V1.ProposalService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
@@ -49,11 +50,14 @@ public static class GovernanceModule
         services.AddSingleton<ShareRepository>();
         services.AddSingleton<VentureFounding>();
         services.AddSingleton<ShareTransfers>();
+        services.AddSingleton<ProposalRepository>();
+        services.AddSingleton<Proposals>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 
         services.AddHostedService<ModuleDatabaseInitializer<GovernanceDatabase>>();
         services.AddHostedService<OutboxRelay<GovernanceDatabase>>();
+        services.AddHostedService<ProposalTallier>();
         services.AddModuleHealth<ModuleDatabaseHealthCheck<GovernanceDatabase>>(Name, GrpcServiceNames);
         return builder;
     }
@@ -65,6 +69,7 @@ public static class GovernanceModule
         app.MapGrpcService<RegulatorOrderGrpcService>().OnPort(port);
         app.MapGrpcService<GovernanceAuditGrpcService>().OnPort(port);
         app.MapGrpcService<ShareLedgerGrpcService>().OnPort(port);
+        app.MapGrpcService<ProposalGrpcService>().OnPort(port);
         return app;
     }
 }

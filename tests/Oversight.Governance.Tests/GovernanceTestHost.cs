@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -22,8 +23,9 @@ public sealed class GovernanceTestHost : IAsyncDisposable
     private readonly TokenIssuer _tokens;
     private readonly string _dataDirectory;
 
-    private GovernanceTestHost(WebApplication app, string dataDirectory)
+    private GovernanceTestHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
     {
+        Time = time;
         _app = app;
         _dataDirectory = dataDirectory;
         _channel = GrpcChannel.ForAddress(app.GetTestServer().BaseAddress, new GrpcChannelOptions { HttpHandler = app.GetTestServer().CreateHandler() });
@@ -32,13 +34,23 @@ public sealed class GovernanceTestHost : IAsyncDisposable
 
     public GovernanceDatabase Database => _app.Services.GetRequiredService<GovernanceDatabase>();
 
+    public FakeTimeProvider Time { get; }
+
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<GovernanceTestHost> StartAsync()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Oversight:Outbox:PollInterval"] = "00:00:00.200" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:Governance:TallyInterval"] = "01:00:00",
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        builder.Services.AddSingleton<TimeProvider>(time);
         builder.AddOversightDefaults();
         builder.AddGovernanceModule(dataDirectory);
         builder.Services.AddOversightBus(builder.Configuration);
@@ -46,7 +58,7 @@ public sealed class GovernanceTestHost : IAsyncDisposable
         app.MapOversightDefaults();
         app.MapGovernanceModule();
         await app.StartAsync();
-        return new GovernanceTestHost(app, dataDirectory);
+        return new GovernanceTestHost(app, dataDirectory, time);
     }
 
     public OrganisationService.OrganisationServiceClient Organisations(string organisationId = "operator", string kind = "operator") =>
@@ -54,6 +66,8 @@ public sealed class GovernanceTestHost : IAsyncDisposable
 
     public RegulatorOrderService.RegulatorOrderServiceClient Orders(string organisationId = "central-bank", string kind = "regulator") =>
         new(Invoker(organisationId, kind));
+
+    public ProposalService.ProposalServiceClient Proposals(string organisationId, string kind = "platform") => new(Invoker(organisationId, kind));
 
     public ShareLedgerService.ShareLedgerServiceClient Shares(string organisationId = "operator", string kind = "operator") =>
         new(Invoker(organisationId, kind));

@@ -132,4 +132,46 @@ public static class GovernanceSql
         UPDATE share_transfer SET state = @State, decided_at_ms = @At, decision_reason = @Reason, ledger_sequence = @LedgerSequence, version = version + 1
          WHERE id = @Id AND version = @ExpectedVersion AND state = 1;
         """;
+
+    // ---- proposals and ballots -----------------------------------------------------------------
+
+    private const string ProposalColumns = """
+        id AS Id, category AS Category, title AS Title, action AS Action, proposer_id AS ProposerId, open_at_ms AS OpenAtMs,
+        close_at_ms AS CloseAtMs, related_parties AS RelatedParties, rule_version AS RuleVersion, quorum_num AS QuorumNum,
+        quorum_den AS QuorumDen, majority_num AS MajorityNum, majority_den AS MajorityDen, withdrawn_at_ms AS WithdrawnAtMs,
+        outcome AS Outcome, entitled_weight AS EntitledWeight, for_weight AS ForWeight, against_weight AS AgainstWeight,
+        abstain_weight AS AbstainWeight, recused AS Recused, explanation AS Explanation, tallied_at_ms AS TalliedAtMs,
+        created_at_ms AS CreatedAtMs, version AS Version
+        """;
+
+    public static string GetProposal => $"SELECT {ProposalColumns} FROM proposal WHERE id = @Id;";
+
+    public static string InsertProposal => """
+        INSERT INTO proposal (id, category, title, action, proposer_id, open_at_ms, close_at_ms, related_parties, rule_version,
+            quorum_num, quorum_den, majority_num, majority_den, created_at_ms, version)
+        VALUES (@Id, @Category, @Title, @Action, @ProposerId, @OpenAt, @CloseAt, @RelatedParties, @RuleVersion,
+            @QuorumNum, @QuorumDen, @MajorityNum, @MajorityDen, @CreatedAt, 1);
+        """;
+
+    public static string WithdrawProposal => """
+        UPDATE proposal SET withdrawn_at_ms = @At, explanation = @Reason, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion AND withdrawn_at_ms IS NULL AND outcome IS NULL;
+        """;
+
+    public static string DueProposals(SqlDialect dialect) => dialect.Page(
+        "SELECT id FROM proposal WHERE outcome IS NULL AND withdrawn_at_ms IS NULL AND close_at_ms <= @Now ORDER BY close_at_ms", "@Limit");
+
+    public static string RecordTally => """
+        UPDATE proposal SET outcome = @Outcome, entitled_weight = @Entitled, for_weight = @For, against_weight = @Against,
+               abstain_weight = @Abstain, recused = @Recused, explanation = @Explanation, tallied_at_ms = @At, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion AND outcome IS NULL;
+        """;
+
+    public static string InsertBallot => """
+        INSERT INTO ballot (proposal_id, holder_id, choice, weight, cast_at_ms) VALUES (@ProposalId, @HolderId, @Choice, @Weight, @At);
+        """;
+
+    /// <summary>Every ballot of a proposal in casting order: the last per holder is the one counted.</summary>
+    public static string Ballots =>
+        "SELECT holder_id AS HolderId, choice AS Choice FROM ballot WHERE proposal_id = @ProposalId ORDER BY sequence;";
 }

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Governance.Infrastructure;
+using Oversight.Governance.Model;
+
+namespace Oversight.Governance.Application;
+
+/// <summary>
+/// Proposals and ballots. Weights come from the ledger as of the opening (the record date): the
+/// entries recorded up to then, so later transfers or issuances never change a proposal's votes.
+/// </summary>
+public sealed class Proposals(
+    GovernanceDatabase database,
+    ProposalRepository proposals,
+    ShareRepository shares,
+    OrganisationRepository organisations,
+    TimeProvider time,
+    IOptions<GovernanceOptions> options)
+{
+    public async Task<Proposal> CreateAsync(
+        DbSession session, Caller caller, ProposalCategory category, string title, byte[] action, DateTimeOffset opensAt, DateTimeOffset closesAt,
+        IReadOnlyList<string> relatedParties)
+    {
+        var now = time.UtcNowToMillisecond();
+        var current = await CapTableAsync(session, now);
+        if (!caller.IsOperator && current.Holdings.All(h => h.HolderId != caller.OrganisationId || h.VotingPower == 0))
+        {
+            throw new PermissionDeniedException("Only a shareholder with votes or the operator may propose.", "proposals");
+        }
+
+        var rulebook = options.Value.Rulebook;
+        var violations = new FieldViolations();
+        if (opensAt < now + rulebook.NoticePeriod)
+        {
+            violations.Add("open_time", $"must give at least the notice period ({rulebook.NoticePeriod}) from now");
+        }
+
+        if (closesAt <= opensAt || closesAt - opensAt > rulebook.MaxVotingWindow)
+        {
+            violations.Add("close_time", $"must be after open_time and within {rulebook.MaxVotingWindow} of it");
+        }
+
+        for (var i = 0; i < relatedParties.Count; i++)
+        {
+            if (await organisations.GetAsync(session.Connection, relatedParties[i], session.Transaction, session.CancellationToken) is null)
+            {
+                violations.Add($"related_parties[{i}]", $"'{relatedParties[i]}' is not a registered organisation");
+            }
+        }
+
+        if (current.Holdings.Where(h => h.VotingPower > 0).All(h => relatedParties.Contains(h.HolderId)))
+        {
+            violations.Add("related_parties", "would recuse every holder with votes: nobody could vote");
+        }
+
+        violations.ThrowIfAny();
+        var proposal = new Proposal(Guid.CreateVersion7(now).ToString("D"), category, title, action, caller.OrganisationId, opensAt, closesAt,
+            relatedParties, rulebook.Rules(), null, null, null, now, 1);
+        await proposals.InsertAsync(session, proposal);
+        await organisations.AuditAsync(session, caller, "proposal.created", $"proposal/{proposal.Id}",
+            $"{category} '{title}', voting {opensAt:O} to {closesAt:O}, rules v{proposal.Rules.RuleVersion}", now);
+        return proposal;
+    }
+
+    public async Task<(long Weight, DateTimeOffset CastAt)> CastAsync(DbSession session, Caller caller, string proposalId, VoteChoice choice)
+    {
+        var now = time.UtcNowToMillisecond();
+        var proposal = await proposals.GetAsync(session.Connection, proposalId, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("proposal", proposalId);
+        if (proposal.StateAt(now) != ProposalState.Open)
+        {
+            throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
+                $"Proposal '{proposalId}' is {proposal.StateAt(now).ToString().ToUpperInvariant()}; ballots are cast only while it is open.");
+        }
+
+        if (proposal.RelatedParties.Contains(caller.OrganisationId, StringComparer.Ordinal))
+        {
+            throw new FailedPreconditionException("RECUSED", $"proposal/{proposalId}", $"'{caller.OrganisationId}' is a related party and is recused.");
+        }
+
+        var weight = (await CapTableAsync(session, proposal.OpensAt)).Holdings.SingleOrDefault(h => h.HolderId == caller.OrganisationId)?.VotingPower ?? 0;
+        if (weight <= 0)
+        {
+            throw new PermissionDeniedException($"'{caller.OrganisationId}' held no votes at the record date; holders vote only their own shares.", $"proposal/{proposalId}");
+        }
+
+        await proposals.InsertBallotAsync(session, proposalId, caller.OrganisationId, choice, weight, now);
+        await organisations.AuditAsync(session, caller, "ballot.cast", $"proposal/{proposalId}", $"{choice} with {weight} votes", now);
+        return (weight, now);
+    }
+
+    public async Task<Proposal> WithdrawAsync(DbSession session, Caller caller, string proposalId, string? reason)
+    {
+        var now = time.UtcNowToMillisecond();
+        var proposal = await proposals.GetAsync(session.Connection, proposalId, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("proposal", proposalId);
+        if (proposal.ProposerId != caller.OrganisationId)
+        {
+            throw new PermissionDeniedException("Only the proposer withdraws a proposal.", $"proposal/{proposalId}");
+        }
+
+        if (proposal.StateAt(now) != ProposalState.Scheduled || !await proposals.WithdrawAsync(session, proposal, reason, now))
+        {
+            throw new FailedPreconditionException("STATE", $"proposal/{proposalId}", $"Proposal '{proposalId}' can be withdrawn only before it opens.");
+        }
+
+        await organisations.AuditAsync(session, caller, "proposal.withdrawn", $"proposal/{proposalId}", reason ?? "", now);
+        return proposal with { WithdrawnAt = now, Version = proposal.Version + 1 };
+    }
+
+    /// <summary>Tallies every proposal whose window has closed; returns how many it tallied.</summary>
+    public async Task<int> TallyDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.UtcNowToMillisecond();
+        IReadOnlyList<string> due;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            due = await proposals.DueAsync(connection, now, 100, cancellationToken);
+        }
+
+        var tallied = 0;
+        foreach (var id in due)
+        {
+            await using var session = await database.BeginAsync(cancellationToken);
+            var proposal = await proposals.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
+            if (proposal is null || proposal.Tally is not null || proposal.WithdrawnAt is not null)
+            {
+                continue;
+            }
+
+            var table = await CapTableAsync(session, proposal.OpensAt);
+            var weights = table.Holdings.ToDictionary(h => h.HolderId, h => h.VotingPower, StringComparer.Ordinal);
+            var management = table.Holdings.FirstOrDefault(h => h.ManagementShares > 0)?.HolderId;
+            var result = Tally.Count(proposal.Category, proposal.Rules, weights, await proposals.CountedBallotsAsync(session, id), proposal.RelatedParties, management);
+            if (await proposals.RecordTallyAsync(session, proposal, result, now))
+            {
+                await organisations.AuditAsync(session, new Caller("governance", "operator", "governance"), "proposal.tallied", $"proposal/{id}",
+                    $"{result.Outcome}: {result.Explanation}", now);
+                await session.CommitAsync();
+                tallied++;
+            }
+        }
+
+        return tallied;
+    }
+
+    /// <summary>The cap table from the ledger entries recorded up to <paramref name="at"/>.</summary>
+    private async Task<CapTable> CapTableAsync(DbSession session, DateTimeOffset at)
+    {
+        if (await shares.FoundedAtAsync(session.Connection, session.Transaction, session.CancellationToken) is null)
+        {
+            throw new FailedPreconditionException("NOT_FOUNDED", "venture", "The venture is not founded yet: there are no shareholders to vote.");
+        }
+
+        var classes = await shares.ClassesAsync(session.Connection, session.Transaction, session.CancellationToken);
+        var entries = (await shares.LedgerAsync(session.Connection, long.MaxValue, session.Transaction, session.CancellationToken))
+            .Where(e => e.RecordedAt <= at).ToList();
+        return ShareLedger.Derive(classes, entries, long.MaxValue);
+    }
+}
+
+/// <summary>Tallies proposals whose voting window has closed.</summary>
+public sealed class ProposalTallier(GovernanceDatabase database, Proposals proposals, IOptions<GovernanceOptions> options, ILogger<ProposalTallier> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (database.IsReady)
+                {
+                    await proposals.TallyDueAsync(stoppingToken);
+                }
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(exception, "Tallying closed proposals failed; it runs again shortly");
+            }
+
+            try
+            {
+                await Task.Delay(options.Value.TallyInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Oversight.Governance.V1;
+
+namespace Oversight.Governance.Tests;
+
+/// <summary>
+/// Proposals end to end on a venture of 6,100 ordinary votes: shopwave 3,000, paylink 2,000,
+/// state-investor 1,000 (and the management share), dashfood 100. Notice 7 days, window 2 days.
+/// </summary>
+public sealed class ProposalTests : IAsyncLifetime
+{
+    private GovernanceTestHost _host = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await GovernanceTestHost.StartAsync();
+        foreach (var (id, kind) in new[]
+        {
+            ("shopwave", OrganisationKind.Platform), ("paylink", OrganisationKind.Platform), ("dashfood", OrganisationKind.Platform),
+            ("newco", OrganisationKind.Platform), ("state-investor", OrganisationKind.StateInvestor), ("bureau", OrganisationKind.Institution),
+        })
+        {
+            await _host.Organisations().RegisterOrganisationAsync(new RegisterOrganisationRequest { RequestId = id, OrganisationId = id, Kind = kind, Name = id, Jurisdiction = "CN" });
+        }
+
+        await _host.Shares().FoundVentureAsync(new FoundVentureRequest
+        {
+            RequestId = "found",
+            ShareClasses =
+            {
+                new ShareClass { Id = "ordinary", Kind = ShareClassKind.Ordinary, VotesPerShare = 1, Authorised = 10_000, Transferable = true },
+                new ShareClass { Id = "management", Kind = ShareClassKind.Management, VotesPerShare = 0, Authorised = 1 },
+            },
+            Allocations =
+            {
+                new Allocation { HolderId = "shopwave", ClassId = "ordinary", Quantity = 3_000 },
+                new Allocation { HolderId = "paylink", ClassId = "ordinary", Quantity = 2_000 },
+                new Allocation { HolderId = "state-investor", ClassId = "ordinary", Quantity = 1_000 },
+                new Allocation { HolderId = "dashfood", ClassId = "ordinary", Quantity = 100 },
+                new Allocation { HolderId = "state-investor", ClassId = "management", Quantity = 1 },
+            },
+        });
+        _host.Time.Advance(TimeSpan.FromSeconds(1));
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    private async Task<V1.Proposal> ProposeAsync(V1.ProposalCategory category = V1.ProposalCategory.Ordinary, params string[] related)
+    {
+        var now = _host.Time.GetUtcNow();
+        return (await _host.Proposals("shopwave").CreateProposalAsync(new CreateProposalRequest
+        {
+            RequestId = Guid.NewGuid().ToString(), Category = category, Title = "Open a Shenzhen office",
+            Action = new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved: open a Shenzhen office." } },
+            OpenTime = Timestamp.FromDateTimeOffset(now.AddDays(7)), CloseTime = Timestamp.FromDateTimeOffset(now.AddDays(9)),
+            RelatedParties = { related },
+        })).Proposal;
+    }
+
+    private Task<CastBallotResponse> VoteAsync(string holder, string proposalId, V1.VoteChoice choice, string kind = "platform") =>
+        _host.Proposals(holder, kind).CastBallotAsync(new CastBallotRequest { RequestId = Guid.NewGuid().ToString(), ProposalId = proposalId, Choice = choice }).ResponseAsync;
+
+    private async Task<V1.Proposal> CloseAsync(string proposalId)
+    {
+        _host.Time.Advance(TimeSpan.FromDays(2));
+        await _host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+        return (await _host.Proposals("shopwave").GetProposalAsync(new GetProposalRequest { ProposalId = proposalId })).Proposal;
+    }
+
+    [Fact]
+    public async Task A_proposal_opens_after_notice_takes_changeable_ballots_and_is_tallied_at_the_close()
+    {
+        var proposal = await ProposeAsync();
+        Assert.Equal((V1.ProposalState.Scheduled, 1, 1L, 2L), (proposal.State, proposal.RuleVersion, proposal.Majority.Numerator, proposal.Majority.Denominator));
+        var early = await Assert.ThrowsAsync<RpcException>(() => VoteAsync("paylink", proposal.Id, V1.VoteChoice.For));
+        Assert.Equal(StatusCode.FailedPrecondition, early.StatusCode);
+
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.For);
+        await VoteAsync("paylink", proposal.Id, V1.VoteChoice.Against);
+        var changed = await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For);
+        Assert.Equal(2_000, changed.Weight);
+        await VoteAsync("state-investor", proposal.Id, V1.VoteChoice.Abstain, "state_investor");
+
+        var closed = await CloseAsync(proposal.Id);
+        Assert.Equal(V1.ProposalState.Passed, closed.State);
+        Assert.Equal((6_100L, 5_000L, 0L, 1_000L), (closed.Tally.EntitledWeight, closed.Tally.ForWeight, closed.Tally.AgainstWeight, closed.Tally.AbstainWeight));
+        var late = await Assert.ThrowsAsync<RpcException>(() => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.Against));
+        Assert.Equal(StatusCode.FailedPrecondition, late.StatusCode);
+    }
+
+    [Fact]
+    public async Task Shares_moved_after_the_record_date_do_not_change_the_weights()
+    {
+        var proposal = await ProposeAsync();
+        _host.Time.Advance(TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1));
+
+        // After the opening, shopwave sells 1,000 to paylink (approved by the regulator).
+        var transfer = (await _host.Shares("shopwave", "platform").RequestShareTransferAsync(
+            new RequestShareTransferRequest { RequestId = "t", ClassId = "ordinary", BuyerId = "paylink", Quantity = 1_000 })).Transfer;
+        await _host.Shares("central-bank", "regulator").ApproveShareTransferAsync(new ApproveShareTransferRequest { RequestId = "a", TransferId = transfer.Id });
+
+        Assert.Equal(3_000, (await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.Against)).Weight);
+        Assert.Equal(2_000, (await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For)).Weight);
+        var closed = await CloseAsync(proposal.Id);
+        Assert.Equal((V1.ProposalState.Failed, 2_000L, 3_000L), (closed.State, closed.Tally.ForWeight, closed.Tally.AgainstWeight));
+    }
+
+    [Fact]
+    public async Task The_state_investor_vetoes_a_reserved_matter()
+    {
+        var proposal = await ProposeAsync(V1.ProposalCategory.ReservedMatter);
+        Assert.Equal((2L, 3L), (proposal.Majority.Numerator, proposal.Majority.Denominator));
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.For);
+        await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For);
+        await VoteAsync("state-investor", proposal.Id, V1.VoteChoice.Against, "state_investor");
+        Assert.Equal(V1.ProposalState.Vetoed, (await CloseAsync(proposal.Id)).State);
+    }
+
+    [Fact]
+    public async Task Related_parties_are_recused_from_both_sides_of_the_count()
+    {
+        var proposal = await ProposeAsync(V1.ProposalCategory.Ordinary, "dashfood");
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        var recused = await Assert.ThrowsAsync<RpcException>(() => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.For));
+        Assert.Equal(StatusCode.FailedPrecondition, recused.StatusCode);
+        await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.For);
+        var closed = await CloseAsync(proposal.Id);
+        Assert.Equal(6_000L, closed.Tally.EntitledWeight);
+        Assert.Equal(["dashfood"], closed.Tally.Recused);
+        Assert.Equal(V1.ProposalState.Passed, closed.State);
+    }
+
+    [Fact]
+    public async Task Only_holders_vote_only_holders_and_the_operator_propose_and_notice_is_enforced()
+    {
+        var proposal = await ProposeAsync();
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => VoteAsync("newco", proposal.Id, V1.VoteChoice.For))).StatusCode);
+        var byInstitution = await Assert.ThrowsAsync<RpcException>(() => _host.Proposals("bureau", "institution").CreateProposalAsync(new CreateProposalRequest
+        {
+            RequestId = "x", Category = V1.ProposalCategory.Ordinary, Title = "t", Action = new ProposalAction { PlainResolution = new PlainResolution { Text = "t" } },
+            OpenTime = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow().AddDays(8)), CloseTime = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow().AddDays(9)),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, byInstitution.StatusCode);
+
+        var hasty = await Assert.ThrowsAsync<RpcException>(() => _host.Proposals("operator", "operator").CreateProposalAsync(new CreateProposalRequest
+        {
+            RequestId = "y", Category = V1.ProposalCategory.Ordinary, Title = "t", Action = new ProposalAction { RulebookChange = new RulebookChange { Summary = "s" } },
+            OpenTime = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow().AddDays(1)), CloseTime = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow().AddDays(2)),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, hasty.StatusCode);
+        Assert.Contains("open_time", hasty.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_proposer_withdraws_before_the_opening_only()
+    {
+        var proposal = await ProposeAsync();
+        var notProposer = await Assert.ThrowsAsync<RpcException>(() => _host.Proposals("paylink").WithdrawProposalAsync(
+            new WithdrawProposalRequest { RequestId = "w0", ProposalId = proposal.Id }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, notProposer.StatusCode);
+        var withdrawn = (await _host.Proposals("shopwave").WithdrawProposalAsync(new WithdrawProposalRequest { RequestId = "w1", ProposalId = proposal.Id, Reason = "moot" })).Proposal;
+        Assert.Equal(V1.ProposalState.Withdrawn, withdrawn.State);
+
+        var other = await ProposeAsync();
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        var tooLate = await Assert.ThrowsAsync<RpcException>(() => _host.Proposals("shopwave").WithdrawProposalAsync(
+            new WithdrawProposalRequest { RequestId = "w2", ProposalId = other.Id }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, tooLate.StatusCode);
+        Assert.Equal(V1.ProposalState.Withdrawn, (await CloseAsync(proposal.Id)).State);
+    }
+
+    [Fact]
+    public async Task Racing_ballots_from_one_holder_count_once()
+    {
+        var proposal = await ProposeAsync();
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => VoteAsync("shopwave", proposal.Id, i % 2 == 0 ? V1.VoteChoice.For : V1.VoteChoice.Against)));
+        var closed = await CloseAsync(proposal.Id);
+        Assert.Equal(3_000, closed.Tally.ForWeight + closed.Tally.AgainstWeight);
+    }
+}
