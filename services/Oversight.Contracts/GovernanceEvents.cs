@@ -64,3 +64,21 @@ public sealed record ExchangeUnfrozen : IntegrationEvent
     public required string OrderId { get; init; }
     public required DateTimeOffset UnfrozenAt { get; init; }
 }
+
+/// <summary>The regulator approved an executive: in office from <see cref="EffectiveFrom"/>.</summary>
+public sealed record ExecutiveApproved : IntegrationEvent
+{
+    public required string AppointmentId { get; init; }
+    public required string PersonName { get; init; }
+    public required string Role { get; init; }
+    public required DateTimeOffset EffectiveFrom { get; init; }
+}
+
+/// <summary>An executive left office, by a passed removal or the regulator's revocation.</summary>
+public sealed record ExecutiveRemoved : IntegrationEvent
+{
+    public required string AppointmentId { get; init; }
+    public required string Role { get; init; }
+    public required DateTimeOffset EndedAt { get; init; }
+    public required string Reason { get; init; }
+}

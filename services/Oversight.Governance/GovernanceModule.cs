@@ -28,6 +28,7 @@ public static class GovernanceModule
         V1.GovernanceAuditService.Descriptor.FullName,
         V1.ShareLedgerService.Descriptor.FullName,
         V1.ProposalService.Descriptor.FullName,
+        V1.ExecutiveService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
@@ -52,6 +53,8 @@ public static class GovernanceModule
         services.AddSingleton<ShareTransfers>();
         services.AddSingleton<ProposalRepository>();
         services.AddSingleton<Proposals>();
+        services.AddSingleton<ExecutiveRepository>();
+        services.AddSingleton<Executives>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 
@@ -70,6 +73,7 @@ public static class GovernanceModule
         app.MapGrpcService<GovernanceAuditGrpcService>().OnPort(port);
         app.MapGrpcService<ShareLedgerGrpcService>().OnPort(port);
         app.MapGrpcService<ProposalGrpcService>().OnPort(port);
+        app.MapGrpcService<ExecutiveGrpcService>().OnPort(port);
         return app;
     }
 }

@@ -47,13 +47,16 @@ public sealed class ProposalTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private async Task<V1.Proposal> ProposeAsync(V1.ProposalCategory category = V1.ProposalCategory.Ordinary, params string[] related)
+    private Task<V1.Proposal> ProposeAsync(V1.ProposalCategory category = V1.ProposalCategory.Ordinary, params string[] related) =>
+        ProposeAsync(new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved: open a Shenzhen office." } }, category, related);
+
+    private async Task<V1.Proposal> ProposeAsync(ProposalAction action, V1.ProposalCategory category = V1.ProposalCategory.Ordinary, params string[] related)
     {
         var now = _host.Time.GetUtcNow();
         return (await _host.Proposals("shopwave").CreateProposalAsync(new CreateProposalRequest
         {
             RequestId = Guid.NewGuid().ToString(), Category = category, Title = "Open a Shenzhen office",
-            Action = new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved: open a Shenzhen office." } },
+            Action = action,
             OpenTime = Timestamp.FromDateTimeOffset(now.AddDays(7)), CloseTime = Timestamp.FromDateTimeOffset(now.AddDays(9)),
             RelatedParties = { related },
         })).Proposal;
@@ -172,6 +175,70 @@ public sealed class ProposalTests : IAsyncLifetime
             new WithdrawProposalRequest { RequestId = "w2", ProposalId = other.Id }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, tooLate.StatusCode);
         Assert.Equal(V1.ProposalState.Withdrawn, (await CloseAsync(proposal.Id)).State);
+    }
+
+    private async Task<string> PassAsync(ProposalAction action)
+    {
+        var proposal = await ProposeAsync(action, V1.ProposalCategory.Special);
+        _host.Time.Advance(TimeSpan.FromDays(7));
+        await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.For);
+        await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For);
+        var closed = await CloseAsync(proposal.Id);
+        Assert.Equal(V1.ProposalState.Passed, closed.State);
+        return closed.AppointmentId;
+    }
+
+    private static ProposalAction Appoint(string person, string role) =>
+        new() { AppointExecutive = new AppointExecutive { PersonName = person, Role = role } };
+
+    [Fact]
+    public async Task A_passed_appointment_waits_for_the_regulator_then_holds_office_from_its_effective_date()
+    {
+        var appointmentId = await PassAsync(Appoint("Li Wei", "ceo"));
+        var pending = (await _host.Executives().GetAppointmentAsync(new GetAppointmentRequest { AppointmentId = appointmentId })).Appointment;
+        Assert.Equal((V1.AppointmentState.AwaitingRegulator, "Li Wei", "ceo"), (pending.State, pending.PersonName, pending.Role));
+        Assert.Empty((await _host.Executives("shopwave", "platform").ListExecutivesInOfficeAsync(new ListExecutivesInOfficeRequest())).Appointments);
+
+        var notRegulator = await Assert.ThrowsAsync<RpcException>(() => _host.Executives("operator", "operator").ApproveAppointmentAsync(
+            new ApproveAppointmentRequest { RequestId = "x", AppointmentId = appointmentId }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, notRegulator.StatusCode);
+
+        var effective = _host.Time.GetUtcNow().AddDays(3);
+        var approved = (await _host.Executives().ApproveAppointmentAsync(new ApproveAppointmentRequest
+        {
+            RequestId = "a", AppointmentId = appointmentId, EffectiveTime = Timestamp.FromDateTimeOffset(effective),
+        })).Appointment;
+        Assert.Equal(V1.AppointmentState.Approved, approved.State);
+
+        Task<ListExecutivesInOfficeResponse> On(DateTimeOffset at) =>
+            _host.Executives("shopwave", "platform").ListExecutivesInOfficeAsync(new ListExecutivesInOfficeRequest { AtTime = Timestamp.FromDateTimeOffset(at) }).ResponseAsync;
+        Assert.Empty((await On(effective.AddSeconds(-1))).Appointments);
+        Assert.Equal("Li Wei", Assert.Single((await On(effective)).Appointments).PersonName);
+
+        var revoked = (await _host.Executives().RevokeAppointmentAsync(new RevokeAppointmentRequest { RequestId = "r", AppointmentId = appointmentId, Reason = "misconduct" })).Appointment;
+        Assert.Equal(V1.AppointmentState.Ended, revoked.State);
+        Assert.Equal(1, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message WHERE message_type = 'Oversight.Contracts.Governance.ExecutiveRemoved'"));
+    }
+
+    [Fact]
+    public async Task One_holder_per_role_and_a_passed_removal_ends_the_office()
+    {
+        var first = await PassAsync(Appoint("Li Wei", "ceo"));
+        await _host.Executives().ApproveAppointmentAsync(new ApproveAppointmentRequest { RequestId = "a1", AppointmentId = first });
+        var second = await PassAsync(Appoint("Zhang Min", "ceo"));
+        var occupied = await Assert.ThrowsAsync<RpcException>(() => _host.Executives().ApproveAppointmentAsync(
+            new ApproveAppointmentRequest { RequestId = "a2", AppointmentId = second }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, occupied.StatusCode);
+        Assert.Contains("ceo", occupied.Status.Detail, StringComparison.Ordinal);
+
+        await PassAsync(new ProposalAction { RemoveExecutive = new RemoveExecutive { AppointmentId = first } });
+        Assert.Equal(V1.AppointmentState.Ended, (await _host.Executives().GetAppointmentAsync(new GetAppointmentRequest { AppointmentId = first })).Appointment.State);
+        await _host.Executives().ApproveAppointmentAsync(new ApproveAppointmentRequest { RequestId = "a3", AppointmentId = second });
+        Assert.Equal("Zhang Min", Assert.Single((await _host.Executives().ListExecutivesInOfficeAsync(new ListExecutivesInOfficeRequest())).Appointments).PersonName);
+
+        var rejected = await PassAsync(Appoint("Wang Fang", "cfo"));
+        Assert.Equal(V1.AppointmentState.Rejected, (await _host.Executives().RejectAppointmentAsync(
+            new RejectAppointmentRequest { RequestId = "rj", AppointmentId = rejected, Reason = "not fit and proper" })).Appointment.State);
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class Proposals(
     ProposalRepository proposals,
     ShareRepository shares,
     OrganisationRepository organisations,
+    Executives executives,
     TimeProvider time,
     IOptions<GovernanceOptions> options)
 {
@@ -140,6 +141,11 @@ public sealed class Proposals(
             {
                 await organisations.AuditAsync(session, new Caller("governance", "operator", "governance"), "proposal.tallied", $"proposal/{id}",
                     $"{result.Outcome}: {result.Explanation}", now);
+                if (result.Outcome == ProposalOutcome.Passed)
+                {
+                    await executives.CarryOutAsync(session, proposal, V1.ProposalAction.Parser.ParseFrom(proposal.Action), now);
+                }
+
                 await session.CommitAsync();
                 tallied++;
             }

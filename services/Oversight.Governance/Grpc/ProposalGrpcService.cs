@@ -13,6 +13,7 @@ namespace Oversight.Governance.Grpc;
 public sealed class ProposalGrpcService(
     GovernanceDatabase database,
     ProposalRepository repository,
+    ExecutiveRepository executives,
     Proposals proposals,
     TimeProvider time) : ProposalService.ProposalServiceBase
 {
@@ -30,8 +31,19 @@ public sealed class ProposalGrpcService(
             case ProposalAction.KindOneofCase.RulebookChange:
                 violations.Text("action.rulebook_change.summary", request.Action.RulebookChange.Summary, 2000);
                 break;
+            case ProposalAction.KindOneofCase.AppointExecutive:
+                violations.Text("action.appoint_executive.person_name", request.Action.AppointExecutive.PersonName, 200);
+                if (!System.Text.RegularExpressions.Regex.IsMatch(request.Action.AppointExecutive.Role, "^[a-z0-9_]{1,32}$"))
+                {
+                    violations.Add("action.appoint_executive.role", "must be 1 to 32 lowercase letters, digits or '_', such as ceo");
+                }
+
+                break;
+            case ProposalAction.KindOneofCase.RemoveExecutive:
+                violations.Uuid("action.remove_executive.appointment_id", request.Action.RemoveExecutive.AppointmentId);
+                break;
             default:
-                violations.Add("action", "is required: a plain resolution or a rulebook change");
+                violations.Add("action", "is required: a plain resolution, a rulebook change, or an executive's appointment or removal");
                 break;
         }
 
@@ -64,7 +76,13 @@ public sealed class ProposalGrpcService(
 
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var proposal = await repository.GetAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("proposal", id!);
-        return new GetProposalResponse { Proposal = ToProto(proposal) };
+        var message = ToProto(proposal);
+        if (message.Action.KindCase == ProposalAction.KindOneofCase.AppointExecutive && proposal.Tally?.Outcome == Model.ProposalOutcome.Passed)
+        {
+            message.AppointmentId = await executives.IdOfProposalAsync(connection, proposal.Id, context.CancellationToken) ?? "";
+        }
+
+        return new GetProposalResponse { Proposal = message };
     }
 
     public override Task<CastBallotResponse> CastBallot(CastBallotRequest request, ServerCallContext context)

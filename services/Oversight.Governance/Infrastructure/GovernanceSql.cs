@@ -174,4 +174,33 @@ public static class GovernanceSql
     /// <summary>Every ballot of a proposal in casting order: the last per holder is the one counted.</summary>
     public static string Ballots =>
         "SELECT holder_id AS HolderId, choice AS Choice FROM ballot WHERE proposal_id = @ProposalId ORDER BY sequence;";
+
+    // ---- executives ----------------------------------------------------------------------------
+
+    private const string AppointmentColumns = """
+        id AS Id, proposal_id AS ProposalId, person_name AS PersonName, role AS Role, state AS State, effective_at_ms AS EffectiveAtMs,
+        ended_at_ms AS EndedAtMs, decision_reason AS DecisionReason, version AS Version
+        """;
+
+    public static string GetAppointment => $"SELECT {AppointmentColumns} FROM executive_appointment WHERE id = @Id;";
+
+    public static string AppointmentIdOfProposal => "SELECT id FROM executive_appointment WHERE proposal_id = @ProposalId;";
+
+    public static string InsertAppointment => """
+        INSERT INTO executive_appointment (id, proposal_id, person_name, role, state, effective_at_ms, ended_at_ms, decision_reason, version)
+        VALUES (@Id, @ProposalId, @PersonName, @Role, 1, NULL, NULL, NULL, 1);
+        """;
+
+    /// <summary>Moves an appointment on at the version read.</summary>
+    public static string UpdateAppointment => """
+        UPDATE executive_appointment SET state = @State, effective_at_ms = @EffectiveAt, ended_at_ms = @EndedAt, decision_reason = @Reason, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion;
+        """;
+
+    /// <summary>Approved appointments in effect at a time, and those ended after it.</summary>
+    public static string InOffice => $"""
+        SELECT {AppointmentColumns} FROM executive_appointment
+         WHERE state IN (2, 4) AND effective_at_ms IS NOT NULL AND effective_at_ms <= @At AND (ended_at_ms IS NULL OR ended_at_ms > @At)
+         ORDER BY role;
+        """;
 }

@@ -1,0 +1,139 @@
+using System.Data.Common;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Contracts;
+using Oversight.Contracts.Governance;
+using Oversight.Governance.Infrastructure;
+using Oversight.Governance.Model;
+
+namespace Oversight.Governance.Application;
+
+/// <summary>
+/// Executives: a passed proposal appoints (awaiting the regulator) or removes; the regulator
+/// approves with an effective date, rejects, or revokes. One holder per role is in office — the
+/// database's filtered unique index decides, not a check before the write.
+/// </summary>
+public sealed class Executives(ExecutiveRepository executives, OrganisationRepository organisations, TimeProvider time)
+{
+    private static readonly Caller Governance = new("governance", OrganisationKinds.Operator, Producers.Governance);
+
+    /// <summary>Carries out a passed proposal's executive action, in the tally's transaction.</summary>
+    public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
+    {
+        switch (action.KindCase)
+        {
+            case V1.ProposalAction.KindOneofCase.AppointExecutive:
+                var appointment = new Appointment(Guid.CreateVersion7(now).ToString("D"), proposal.Id, action.AppointExecutive.PersonName,
+                    action.AppointExecutive.Role, AppointmentState.AwaitingRegulator, null, null, null, 1);
+                await executives.InsertAsync(session, appointment);
+                await organisations.AuditAsync(session, Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
+                    $"{appointment.PersonName} as {appointment.Role}, awaiting the regulator", now);
+                break;
+            case V1.ProposalAction.KindOneofCase.RemoveExecutive:
+                var current = await executives.GetAsync(session.Connection, action.RemoveExecutive.AppointmentId, session.Transaction, session.CancellationToken);
+                if (current is { State: AppointmentState.Approved })
+                {
+                    await EndAsync(session, Governance, current, $"removed by proposal {proposal.Id}", now);
+                }
+                else
+                {
+                    await organisations.AuditAsync(session, Governance, "executive.removal_without_effect", $"appointment/{action.RemoveExecutive.AppointmentId}",
+                        "the appointment was not in office when the removal passed", now);
+                }
+
+                break;
+        }
+    }
+
+    public async Task<Appointment> ApproveAsync(DbSession session, Caller caller, string id, DateTimeOffset? effectiveFrom)
+    {
+        var appointment = await AwaitingAsync(session, caller, id);
+        var now = time.UtcNowToMillisecond();
+        var approved = appointment with { State = AppointmentState.Approved, EffectiveFrom = effectiveFrom ?? now, Version = appointment.Version + 1 };
+        try
+        {
+            await UpdateAsync(session, appointment, approved);
+        }
+        catch (DbException exception) when (session.Dialect.IsUniqueViolation(exception))
+        {
+            throw new FailedPreconditionException("ROLE_OCCUPIED", $"role/{appointment.Role}",
+                $"Someone already holds the role '{appointment.Role}'; remove them before approving another.");
+        }
+
+        await organisations.AuditAsync(session, caller, "executive.approved", $"appointment/{id}", $"{approved.PersonName} as {approved.Role} from {approved.EffectiveFrom:O}", now);
+        await Outbox.EnqueueAsync(session, new ExecutiveApproved
+        {
+            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = approved.Version,
+            AppointmentId = id, PersonName = approved.PersonName, Role = approved.Role, EffectiveFrom = approved.EffectiveFrom!.Value,
+        });
+        return approved;
+    }
+
+    public async Task<Appointment> RejectAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        var appointment = await AwaitingAsync(session, caller, id);
+        var now = time.UtcNowToMillisecond();
+        var rejected = appointment with { State = AppointmentState.Rejected, DecisionReason = reason, Version = appointment.Version + 1 };
+        await UpdateAsync(session, appointment, rejected);
+        await organisations.AuditAsync(session, caller, "executive.rejected", $"appointment/{id}", reason, now);
+        return rejected;
+    }
+
+    public async Task<Appointment> RevokeAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        RequireRegulator(caller, id);
+        var appointment = await executives.GetAsync(session.Connection, id, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("appointment", id);
+        if (appointment.State != AppointmentState.Approved)
+        {
+            throw new FailedPreconditionException("STATE", $"appointment/{id}", $"Appointment '{id}' is {appointment.State.ToString().ToUpperInvariant()}; only an approved one can be revoked.");
+        }
+
+        return await EndAsync(session, caller, appointment, reason, time.UtcNowToMillisecond());
+    }
+
+    private async Task<Appointment> EndAsync(DbSession session, Caller caller, Appointment appointment, string reason, DateTimeOffset now)
+    {
+        var ended = appointment with { State = AppointmentState.Ended, EndedAt = now, DecisionReason = reason, Version = appointment.Version + 1 };
+        await UpdateAsync(session, appointment, ended);
+        await organisations.AuditAsync(session, caller, "executive.removed", $"appointment/{appointment.Id}", reason, now);
+        await Outbox.EnqueueAsync(session, new ExecutiveRemoved
+        {
+            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = ended.Version,
+            AppointmentId = appointment.Id, Role = appointment.Role, EndedAt = now, Reason = reason,
+        });
+        return ended;
+    }
+
+    private async Task UpdateAsync(DbSession session, Appointment current, Appointment changed)
+    {
+        if (!await executives.UpdateAsync(session, changed, current.Version))
+        {
+            throw new AbortedException($"Appointment '{current.Id}' was changed concurrently; read it again.");
+        }
+    }
+
+    private async Task<Appointment> AwaitingAsync(DbSession session, Caller caller, string id)
+    {
+        RequireRegulator(caller, id);
+        var appointment = await executives.GetAsync(session.Connection, id, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("appointment", id);
+        if (appointment.State != AppointmentState.AwaitingRegulator)
+        {
+            throw new FailedPreconditionException("STATE", $"appointment/{id}",
+                $"Appointment '{id}' is {appointment.State.ToString().ToUpperInvariant()}; only one awaiting the regulator can be decided.");
+        }
+
+        return appointment;
+    }
+
+    private static void RequireRegulator(Caller caller, string id)
+    {
+        if (!caller.IsRegulator)
+        {
+            throw new PermissionDeniedException("Only the regulator approves, rejects or revokes executives.", $"appointment/{id}");
+        }
+    }
+}
