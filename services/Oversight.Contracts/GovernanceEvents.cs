@@ -82,3 +82,55 @@ public sealed record ExecutiveRemoved : IntegrationEvent
     public required DateTimeOffset EndedAt { get; init; }
     public required string Reason { get; init; }
 }
+
+/// <summary>What an alliance lets flow; Exchange decides requests against it.</summary>
+public sealed record AllianceScopeTerms
+{
+    public required IReadOnlyList<string> Purposes { get; init; }
+    public required IReadOnlyList<string> DataCategories { get; init; }
+    public required IReadOnlyList<string> Fields { get; init; }
+    public required bool IdentifiedData { get; init; }
+    public required long MaxRetentionSeconds { get; init; }
+    public required DateTimeOffset ValidFrom { get; init; }
+    public required DateTimeOffset ValidUntil { get; init; }
+}
+
+/// <summary>The regulator approved an alliance: data may flow within its scope.</summary>
+public sealed record AllianceActivated : IntegrationEvent
+{
+    public required string AllianceId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required AllianceScopeTerms Scope { get; init; }
+}
+
+/// <summary>The regulator suspended an alliance: its data access stops at once.</summary>
+public sealed record AllianceSuspended : IntegrationEvent
+{
+    public required string AllianceId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required string Reason { get; init; }
+}
+
+/// <summary>The regulator resumed a suspended alliance, with the scope it had.</summary>
+public sealed record AllianceResumed : IntegrationEvent
+{
+    public required string AllianceId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required AllianceScopeTerms Scope { get; init; }
+}
+
+/// <summary>A passed proposal terminated an alliance; final.</summary>
+public sealed record AllianceTerminated : IntegrationEvent
+{
+    public required string AllianceId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required string Reason { get; init; }
+}
+
+/// <summary>An alliance's validity ended; final.</summary>
+public sealed record AllianceExpired : IntegrationEvent
+{
+    public required string AllianceId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required DateTimeOffset ExpiredAt { get; init; }
+}

@@ -29,6 +29,7 @@ public static class GovernanceModule
         V1.ShareLedgerService.Descriptor.FullName,
         V1.ProposalService.Descriptor.FullName,
         V1.ExecutiveService.Descriptor.FullName,
+        V1.AllianceService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
@@ -55,6 +56,8 @@ public static class GovernanceModule
         services.AddSingleton<Proposals>();
         services.AddSingleton<ExecutiveRepository>();
         services.AddSingleton<Executives>();
+        services.AddSingleton<AllianceRepository>();
+        services.AddSingleton<Alliances>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
             provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
 
@@ -74,6 +77,7 @@ public static class GovernanceModule
         app.MapGrpcService<ShareLedgerGrpcService>().OnPort(port);
         app.MapGrpcService<ProposalGrpcService>().OnPort(port);
         app.MapGrpcService<ExecutiveGrpcService>().OnPort(port);
+        app.MapGrpcService<AllianceGrpcService>().OnPort(port);
         return app;
     }
 }

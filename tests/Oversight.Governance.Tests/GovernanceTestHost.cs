@@ -69,6 +69,8 @@ public sealed class GovernanceTestHost : IAsyncDisposable
 
     public ProposalService.ProposalServiceClient Proposals(string organisationId, string kind = "platform") => new(Invoker(organisationId, kind));
 
+    public AllianceService.AllianceServiceClient Alliances(string organisationId = "central-bank", string kind = "regulator") => new(Invoker(organisationId, kind));
+
     public ExecutiveService.ExecutiveServiceClient Executives(string organisationId = "central-bank", string kind = "regulator") => new(Invoker(organisationId, kind));
 
     public ShareLedgerService.ShareLedgerServiceClient Shares(string organisationId = "operator", string kind = "operator") =>

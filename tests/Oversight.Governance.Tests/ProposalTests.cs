@@ -185,7 +185,65 @@ public sealed class ProposalTests : IAsyncLifetime
         await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For);
         var closed = await CloseAsync(proposal.Id);
         Assert.Equal(V1.ProposalState.Passed, closed.State);
-        return closed.AppointmentId;
+        return closed.AppointmentId + closed.AllianceId;
+    }
+
+    private ProposalAction FormAlliance(TimeSpan validFor) => new()
+    {
+        FormAlliance = new FormAlliance
+        {
+            InstitutionId = "bureau",
+            Scope = new AllianceScope
+            {
+                Purposes = { "credit_assessment" }, DataCategories = { "user.financial.transactions" }, Fields = { "amount", "merchant" },
+                MaxRetention = Duration.FromTimeSpan(TimeSpan.FromDays(90)),
+                ValidFrom = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow()), ValidUntil = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow() + validFor),
+            },
+        },
+    };
+
+    [Fact]
+    public async Task An_alliance_is_active_only_after_a_special_proposal_and_the_regulator_and_every_move_is_an_event()
+    {
+        var ordinary = await Assert.ThrowsAsync<RpcException>(() => ProposeAsync(FormAlliance(TimeSpan.FromDays(365)), V1.ProposalCategory.Ordinary));
+        Assert.Equal(StatusCode.InvalidArgument, ordinary.StatusCode);
+
+        var allianceId = await PassAsync(FormAlliance(TimeSpan.FromDays(365)));
+        Assert.Equal(V1.AllianceState.AwaitingRegulator, (await _host.Alliances().GetAllianceAsync(new GetAllianceRequest { AllianceId = allianceId })).Alliance.State);
+        var byOperator = await Assert.ThrowsAsync<RpcException>(() => _host.Alliances("operator", "operator").ApproveAllianceAsync(
+            new ApproveAllianceRequest { RequestId = "x", AllianceId = allianceId }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, byOperator.StatusCode);
+
+        var active = (await _host.Alliances().ApproveAllianceAsync(new ApproveAllianceRequest { RequestId = "a", AllianceId = allianceId })).Alliance;
+        Assert.Equal((V1.AllianceState.Active, "amount"), (active.State, active.Scope.Fields[0]));
+        Assert.Equal(V1.AllianceState.Suspended, (await _host.Alliances().SuspendAllianceAsync(
+            new SuspendAllianceRequest { RequestId = "s", AllianceId = allianceId, Reason = "audit finding" })).Alliance.State);
+        Assert.Equal(V1.AllianceState.Active, (await _host.Alliances().ResumeAllianceAsync(
+            new ResumeAllianceRequest { RequestId = "r", AllianceId = allianceId, Reason = "remediated" })).Alliance.State);
+
+        await PassAsync(new ProposalAction { TerminateAlliance = new TerminateAlliance { AllianceId = allianceId } });
+        Assert.Equal(V1.AllianceState.Terminated, (await _host.Alliances().GetAllianceAsync(new GetAllianceRequest { AllianceId = allianceId })).Alliance.State);
+
+        foreach (var type in new[] { "AllianceActivated", "AllianceSuspended", "AllianceResumed", "AllianceTerminated" })
+        {
+            Assert.Equal(1, await _host.ScalarAsync($"SELECT COUNT(*) FROM outbox_message WHERE message_type = 'Oversight.Contracts.Governance.{type}'"));
+        }
+    }
+
+    [Fact]
+    public async Task An_alliance_expires_at_the_end_of_its_validity_and_a_rejected_one_never_activates()
+    {
+        var expiring = await PassAsync(FormAlliance(TimeSpan.FromDays(20)));
+        await _host.Alliances().ApproveAllianceAsync(new ApproveAllianceRequest { RequestId = "a", AllianceId = expiring });
+        _host.Time.Advance(TimeSpan.FromDays(20));
+        Assert.Equal(1, await _host.Services.GetRequiredService<Application.Alliances>().ExpireDueAsync(CancellationToken.None));
+        Assert.Equal(V1.AllianceState.Expired, (await _host.Alliances().GetAllianceAsync(new GetAllianceRequest { AllianceId = expiring })).Alliance.State);
+
+        var refused = await PassAsync(FormAlliance(TimeSpan.FromDays(365)));
+        await _host.Alliances().RejectAllianceAsync(new RejectAllianceRequest { RequestId = "no", AllianceId = refused, Reason = "scope too wide" });
+        var approveLate = await Assert.ThrowsAsync<RpcException>(() => _host.Alliances().ApproveAllianceAsync(
+            new ApproveAllianceRequest { RequestId = "late", AllianceId = refused }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, approveLate.StatusCode);
     }
 
     private static ProposalAction Appoint(string person, string role) =>

@@ -19,6 +19,7 @@ public sealed class Proposals(
     ShareRepository shares,
     OrganisationRepository organisations,
     Executives executives,
+    Alliances alliances,
     TimeProvider time,
     IOptions<GovernanceOptions> options)
 {
@@ -50,6 +51,21 @@ public sealed class Proposals(
             if (await organisations.GetAsync(session.Connection, relatedParties[i], session.Transaction, session.CancellationToken) is null)
             {
                 violations.Add($"related_parties[{i}]", $"'{relatedParties[i]}' is not a registered organisation");
+            }
+        }
+
+        var parsed = V1.ProposalAction.Parser.ParseFrom(action);
+        if (parsed.KindCase == V1.ProposalAction.KindOneofCase.FormAlliance)
+        {
+            var institution = await organisations.GetAsync(session.Connection, parsed.FormAlliance.InstitutionId, session.Transaction, session.CancellationToken);
+            if (institution?.Kind != Contracts.Governance.OrganisationKinds.Institution)
+            {
+                violations.Add("action.form_alliance.institution_id", $"'{parsed.FormAlliance.InstitutionId}' is not a registered institution");
+            }
+
+            if (category == ProposalCategory.Ordinary)
+            {
+                violations.Add("category", "an alliance needs a special proposal (or a reserved matter)");
             }
         }
 
@@ -143,7 +159,9 @@ public sealed class Proposals(
                     $"{result.Outcome}: {result.Explanation}", now);
                 if (result.Outcome == ProposalOutcome.Passed)
                 {
-                    await executives.CarryOutAsync(session, proposal, V1.ProposalAction.Parser.ParseFrom(proposal.Action), now);
+                    var action = V1.ProposalAction.Parser.ParseFrom(proposal.Action);
+                    await executives.CarryOutAsync(session, proposal, action, now);
+                    await alliances.CarryOutAsync(session, proposal, action, now);
                 }
 
                 await session.CommitAsync();
@@ -169,8 +187,9 @@ public sealed class Proposals(
     }
 }
 
-/// <summary>Tallies proposals whose voting window has closed.</summary>
-public sealed class ProposalTallier(GovernanceDatabase database, Proposals proposals, IOptions<GovernanceOptions> options, ILogger<ProposalTallier> logger)
+/// <summary>The module's clock work: tallies proposals whose window closed and expires alliances past their validity.</summary>
+public sealed class ProposalTallier(
+    GovernanceDatabase database, Proposals proposals, Alliances alliances, IOptions<GovernanceOptions> options, ILogger<ProposalTallier> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -182,6 +201,7 @@ public sealed class ProposalTallier(GovernanceDatabase database, Proposals propo
                 if (database.IsReady)
                 {
                     await proposals.TallyDueAsync(stoppingToken);
+                    await alliances.ExpireDueAsync(stoppingToken);
                 }
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)

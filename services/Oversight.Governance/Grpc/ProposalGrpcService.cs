@@ -14,6 +14,7 @@ public sealed class ProposalGrpcService(
     GovernanceDatabase database,
     ProposalRepository repository,
     ExecutiveRepository executives,
+    AllianceRepository alliances,
     Proposals proposals,
     TimeProvider time) : ProposalService.ProposalServiceBase
 {
@@ -42,8 +43,14 @@ public sealed class ProposalGrpcService(
             case ProposalAction.KindOneofCase.RemoveExecutive:
                 violations.Uuid("action.remove_executive.appointment_id", request.Action.RemoveExecutive.AppointmentId);
                 break;
+            case ProposalAction.KindOneofCase.FormAlliance:
+                ValidateAlliance(request.Action.FormAlliance, violations);
+                break;
+            case ProposalAction.KindOneofCase.TerminateAlliance:
+                violations.Uuid("action.terminate_alliance.alliance_id", request.Action.TerminateAlliance.AllianceId);
+                break;
             default:
-                violations.Add("action", "is required: a plain resolution, a rulebook change, or an executive's appointment or removal");
+                violations.Add("action", "is required: a plain resolution, a rulebook change, an executive's appointment or removal, or an alliance's forming or termination");
                 break;
         }
 
@@ -68,6 +75,31 @@ public sealed class ProposalGrpcService(
         });
     }
 
+    private static void ValidateAlliance(FormAlliance form, FieldViolations violations)
+    {
+        const string prefix = "action.form_alliance";
+        violations.OrganisationId($"{prefix}.institution_id", form.InstitutionId);
+        if (form.Scope is not { } scope)
+        {
+            violations.Add($"{prefix}.scope", "is required");
+            return;
+        }
+
+        Model.OrderRules.ValidateScopeIds(scope.Purposes, scope.DataCategories, scope.Fields, $"{prefix}.scope", violations);
+        var retention = violations.NonNegativeDuration($"{prefix}.scope.max_retention", scope.MaxRetention);
+        if (retention <= TimeSpan.Zero || retention > TimeSpan.FromDays(3650))
+        {
+            violations.Add($"{prefix}.scope.max_retention", "must be positive and at most 3650 days");
+        }
+
+        var from = violations.RequiredTime($"{prefix}.scope.valid_from", scope.ValidFrom);
+        var until = violations.RequiredTime($"{prefix}.scope.valid_until", scope.ValidUntil);
+        if (from is not null && until is not null && until <= from)
+        {
+            violations.Add($"{prefix}.scope.valid_until", "must be after valid_from");
+        }
+    }
+
     public override async Task<GetProposalResponse> GetProposal(GetProposalRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations();
@@ -80,6 +112,11 @@ public sealed class ProposalGrpcService(
         if (message.Action.KindCase == ProposalAction.KindOneofCase.AppointExecutive && proposal.Tally?.Outcome == Model.ProposalOutcome.Passed)
         {
             message.AppointmentId = await executives.IdOfProposalAsync(connection, proposal.Id, context.CancellationToken) ?? "";
+        }
+
+        if (message.Action.KindCase == ProposalAction.KindOneofCase.FormAlliance && proposal.Tally?.Outcome == Model.ProposalOutcome.Passed)
+        {
+            message.AllianceId = await alliances.IdOfProposalAsync(connection, proposal.Id, context.CancellationToken) ?? "";
         }
 
         return new GetProposalResponse { Proposal = message };

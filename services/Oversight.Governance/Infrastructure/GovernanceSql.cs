@@ -203,4 +203,29 @@ public static class GovernanceSql
          WHERE state IN (2, 4) AND effective_at_ms IS NOT NULL AND effective_at_ms <= @At AND (ended_at_ms IS NULL OR ended_at_ms > @At)
          ORDER BY role;
         """;
+
+    // ---- alliances -----------------------------------------------------------------------------
+
+    private const string AllianceColumns = """
+        id AS Id, proposal_id AS ProposalId, institution_id AS InstitutionId, scope AS Scope, valid_until_ms AS ValidUntilMs,
+        state AS State, state_reason AS StateReason, updated_at_ms AS UpdatedAtMs, version AS Version
+        """;
+
+    public static string GetAlliance => $"SELECT {AllianceColumns} FROM alliance WHERE id = @Id;";
+
+    public static string AllianceIdOfProposal => "SELECT id FROM alliance WHERE proposal_id = @ProposalId;";
+
+    public static string InsertAlliance => """
+        INSERT INTO alliance (id, proposal_id, institution_id, scope, valid_until_ms, state, state_reason, updated_at_ms, version)
+        VALUES (@Id, @ProposalId, @InstitutionId, @Scope, @ValidUntil, 1, NULL, @At, 1);
+        """;
+
+    /// <summary>Moves an alliance on at the version read.</summary>
+    public static string UpdateAlliance => """
+        UPDATE alliance SET state = @State, state_reason = @Reason, updated_at_ms = @At, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion;
+        """;
+
+    public static string AlliancesDueForExpiry(SqlDialect dialect) => dialect.Page(
+        "SELECT id FROM alliance WHERE state IN (2, 3) AND valid_until_ms <= @Now ORDER BY valid_until_ms", "@Limit");
 }

@@ -30,6 +30,14 @@ public static partial class OrderRules
         }
     }
 
+    /// <summary>Purposes and categories of an alliance's scope, by the same rules as a mandate's.</summary>
+    public static void ValidateScopeIds(IReadOnlyList<string> purposes, IReadOnlyList<string> categories, IReadOnlyList<string> fields, string prefix, FieldViolations violations)
+    {
+        Ids(violations, $"{prefix}.purposes", purposes, MaxPurposes, PurposeId(), "a purpose id such as credit_assessment");
+        Ids(violations, $"{prefix}.data_categories", categories, MaxCategories, CategoryId(), "a category id such as user.financial");
+        Ids(violations, $"{prefix}.fields", fields, 128, PurposeId(), "a field name such as amount");
+    }
+
     private static void Ids(FieldViolations violations, string field, IReadOnlyList<string> values, int max, Regex pattern, string example)
     {
         if (values.Count == 0 || values.Count > max)

@@ -1,0 +1,181 @@
+using Google.Protobuf;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Contracts;
+using Oversight.Contracts.Governance;
+using Oversight.Governance.Infrastructure;
+using Oversight.Governance.Model;
+
+namespace Oversight.Governance.Application;
+
+/// <summary>
+/// Alliances: a passed proposal forms one (awaiting the regulator) or terminates one; the
+/// regulator approves (ACTIVE), rejects, suspends and resumes; a job expires them at the end of
+/// their validity. Every transition is an event carrying what Exchange needs.
+/// </summary>
+public sealed class Alliances(GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time)
+{
+    private static readonly Caller Governance = new("governance", OrganisationKinds.Operator, Producers.Governance);
+
+    public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
+    {
+        if (action.KindCase == V1.ProposalAction.KindOneofCase.FormAlliance)
+        {
+            var form = action.FormAlliance;
+            var alliance = new Alliance(Guid.CreateVersion7(now).ToString("D"), proposal.Id, form.InstitutionId, form.Scope.ToByteArray(),
+                StoredTime.ToMillisecond(form.Scope.ValidUntil.ToDateTimeOffset()), AllianceState.AwaitingRegulator, null, now, 1);
+            await alliances.InsertAsync(session, alliance);
+            await organisations.AuditAsync(session, Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator", now);
+        }
+        else if (action.KindCase == V1.ProposalAction.KindOneofCase.TerminateAlliance)
+        {
+            var current = await alliances.GetAsync(session.Connection, action.TerminateAlliance.AllianceId, session.Transaction, session.CancellationToken);
+            if (current is { State: AllianceState.Active or AllianceState.Suspended })
+            {
+                var reason = $"terminated by proposal {proposal.Id}";
+                await MoveAsync(session, Governance, current, AllianceState.Terminated, reason, now, "alliance.terminated");
+                await Outbox.EnqueueAsync(session, new AllianceTerminated
+                {
+                    EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = current.Version + 1,
+                    AllianceId = current.Id, InstitutionId = current.InstitutionId, Reason = reason,
+                });
+            }
+        }
+    }
+
+    public async Task<Alliance> ApproveAsync(DbSession session, Caller caller, string id)
+    {
+        var current = await InStateAsync(session, caller, id, AllianceState.AwaitingRegulator);
+        var now = time.UtcNowToMillisecond();
+        if (current.ValidUntil <= now)
+        {
+            throw new FailedPreconditionException("EXPIRED", $"alliance/{id}", $"Alliance '{id}' is past its validity; it cannot become active.");
+        }
+
+        var moved = await MoveAsync(session, caller, current, AllianceState.Active, null, now, "alliance.approved");
+        await Outbox.EnqueueAsync(session, new AllianceActivated
+        {
+            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+            AllianceId = id, InstitutionId = moved.InstitutionId, Scope = Terms(moved),
+        });
+        return moved;
+    }
+
+    public async Task<Alliance> RejectAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        var current = await InStateAsync(session, caller, id, AllianceState.AwaitingRegulator);
+        return await MoveAsync(session, caller, current, AllianceState.Rejected, reason, time.UtcNowToMillisecond(), "alliance.rejected");
+    }
+
+    public async Task<Alliance> SuspendAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        var current = await InStateAsync(session, caller, id, AllianceState.Active);
+        var now = time.UtcNowToMillisecond();
+        var moved = await MoveAsync(session, caller, current, AllianceState.Suspended, reason, now, "alliance.suspended");
+        await Outbox.EnqueueAsync(session, new AllianceSuspended
+        {
+            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+            AllianceId = id, InstitutionId = moved.InstitutionId, Reason = reason,
+        });
+        return moved;
+    }
+
+    public async Task<Alliance> ResumeAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        var current = await InStateAsync(session, caller, id, AllianceState.Suspended);
+        var now = time.UtcNowToMillisecond();
+        var moved = await MoveAsync(session, caller, current, AllianceState.Active, reason, now, "alliance.resumed");
+        await Outbox.EnqueueAsync(session, new AllianceResumed
+        {
+            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+            AllianceId = id, InstitutionId = moved.InstitutionId, Scope = Terms(moved),
+        });
+        return moved;
+    }
+
+    /// <summary>Expires every active or suspended alliance past its validity; returns how many.</summary>
+    public async Task<int> ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.UtcNowToMillisecond();
+        IReadOnlyList<string> due;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            due = await alliances.DueForExpiryAsync(connection, now, cancellationToken);
+        }
+
+        var expired = 0;
+        foreach (var id in due)
+        {
+            await using var session = await database.BeginAsync(cancellationToken);
+            var current = await alliances.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
+            if (current is not { State: AllianceState.Active or AllianceState.Suspended } || current.ValidUntil > now)
+            {
+                continue;
+            }
+
+            var moved = current with { State = AllianceState.Expired, StateReason = "validity ended", UpdatedAt = now, Version = current.Version + 1 };
+            if (!await alliances.UpdateAsync(session, moved, current.Version))
+            {
+                continue;
+            }
+
+            await organisations.AuditAsync(session, Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
+            await Outbox.EnqueueAsync(session, new AllianceExpired
+            {
+                EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+                AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
+            });
+            await session.CommitAsync();
+            expired++;
+        }
+
+        return expired;
+    }
+
+    private static AllianceScopeTerms Terms(Alliance alliance)
+    {
+        var scope = V1.AllianceScope.Parser.ParseFrom(alliance.Scope);
+        return new AllianceScopeTerms
+        {
+            Purposes = [.. scope.Purposes],
+            DataCategories = [.. scope.DataCategories],
+            Fields = [.. scope.Fields],
+            IdentifiedData = scope.IdentifiedData,
+            MaxRetentionSeconds = scope.MaxRetention.Seconds,
+            ValidFrom = scope.ValidFrom.ToDateTimeOffset(),
+            ValidUntil = scope.ValidUntil.ToDateTimeOffset(),
+        };
+    }
+
+    private async Task<Alliance> MoveAsync(DbSession session, Caller caller, Alliance current, AllianceState state, string? reason, DateTimeOffset now, string action)
+    {
+        var moved = current with { State = state, StateReason = reason, UpdatedAt = now, Version = current.Version + 1 };
+        if (!await alliances.UpdateAsync(session, moved, current.Version))
+        {
+            throw new AbortedException($"Alliance '{current.Id}' was changed concurrently; read it again.");
+        }
+
+        await organisations.AuditAsync(session, caller, action, $"alliance/{current.Id}", reason ?? "", now);
+        return moved;
+    }
+
+    private async Task<Alliance> InStateAsync(DbSession session, Caller caller, string id, AllianceState expected)
+    {
+        if (!caller.IsRegulator)
+        {
+            throw new PermissionDeniedException("Only the regulator approves, rejects, suspends or resumes alliances.", $"alliance/{id}");
+        }
+
+        var current = await alliances.GetAsync(session.Connection, id, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("alliance", id);
+        if (current.State != expected)
+        {
+            throw new FailedPreconditionException("STATE", $"alliance/{id}",
+                $"Alliance '{id}' is {current.State.ToString().ToUpperInvariant()}, not {expected.ToString().ToUpperInvariant()}.");
+        }
+
+        return current;
+    }
+}
