@@ -20,6 +20,20 @@ public static class IdempotentRequests
     public static void Validate(string requestId, FieldViolations violations, string field = "request_id") =>
         violations.Text(field, requestId, MaxRequestIdLength);
 
+    /// <summary>
+    /// The shape every state change shares: a request id, the UUID of what it changes, and a reason
+    /// of at most 500 characters (required or optional). Returns the id, normalised.
+    /// </summary>
+    public static string ValidateChange(string requestId, string idField, string id, string? reason, bool reasonRequired = false)
+    {
+        var violations = new FieldViolations();
+        Validate(requestId, violations);
+        var normalised = violations.Uuid(idField, id);
+        violations.Text("reason", reason, 500, reasonRequired);
+        violations.ThrowIfAny();
+        return normalised!;
+    }
+
     public static async Task<TResponse> ExecuteAsync<TRequest, TResponse>(
         ModuleDatabase database,
         string callerId,

@@ -63,7 +63,7 @@ public sealed class ConsentGrpcService(
     public override Task<PauseConsentResponse> PauseConsent(PauseConsentRequest request, ServerCallContext context)
     {
         var caller = context.GetCaller();
-        var consentId = ValidateChange(request.RequestId, request.ConsentId, request.Reason);
+        var consentId = IdempotentRequests.ValidateChange(request.RequestId, "consent_id", request.ConsentId, request.Reason);
         return Idempotent(caller, request.RequestId, request, context, async session =>
         {
             var write = await register.PauseAsync(session, caller, consentId, NullIfEmpty(request.Reason));
@@ -74,7 +74,7 @@ public sealed class ConsentGrpcService(
     public override Task<ResumeConsentResponse> ResumeConsent(ResumeConsentRequest request, ServerCallContext context)
     {
         var caller = context.GetCaller();
-        var consentId = ValidateChange(request.RequestId, request.ConsentId, null);
+        var consentId = IdempotentRequests.ValidateChange(request.RequestId, "consent_id", request.ConsentId, null);
         return Idempotent(caller, request.RequestId, request, context, async session =>
         {
             var write = await register.ResumeAsync(session, caller, consentId);
@@ -85,7 +85,7 @@ public sealed class ConsentGrpcService(
     public override Task<RevokeConsentResponse> RevokeConsent(RevokeConsentRequest request, ServerCallContext context)
     {
         var caller = context.GetCaller();
-        var consentId = ValidateChange(request.RequestId, request.ConsentId, request.Reason);
+        var consentId = IdempotentRequests.ValidateChange(request.RequestId, "consent_id", request.ConsentId, request.Reason);
         return Idempotent(caller, request.RequestId, request, context, async session =>
         {
             var write = await register.RevokeAsync(session, caller, consentId, NullIfEmpty(request.Reason));
@@ -256,16 +256,6 @@ public sealed class ConsentGrpcService(
         where TRequest : Google.Protobuf.IMessage<TRequest>
         where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
         IdempotentRequests.ExecuteAsync(database, context, time, requestId, request, (session, _) => write(session));
-
-    private static string ValidateChange(string requestId, string consentId, string? reason)
-    {
-        var violations = new FieldViolations();
-        IdempotentRequests.Validate(requestId, violations);
-        var id = violations.Uuid("consent_id", consentId);
-        violations.Text("reason", reason, ConsentMapping.MaxReasonLength, required: false);
-        violations.ThrowIfAny();
-        return id!;
-    }
 
     /// <summary>Loads an artefact the caller may read: its controller, its recipient or the regulator.</summary>
     private async Task<ConsentArtefact> ReadableAsync(ServerCallContext context, string consentId)

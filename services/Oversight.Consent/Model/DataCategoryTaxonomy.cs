@@ -12,15 +12,9 @@ public sealed record Purpose(string Id, string DisplayName, string Description);
 public sealed class DataCategoryTaxonomy
 {
     private readonly Dictionary<string, DataCategory> _byId;
-    private readonly HashSet<string> _needsSeparateConsent;
 
-    public DataCategoryTaxonomy(IEnumerable<DataCategory> categories)
-    {
+    public DataCategoryTaxonomy(IEnumerable<DataCategory> categories) =>
         _byId = categories.ToDictionary(c => c.Id, StringComparer.Ordinal);
-        _needsSeparateConsent = _byId.Keys
-            .Where(id => _byId.Values.Any(other => other.Sensitive && (Covers(id, other.Id) || Covers(other.Id, id))))
-            .ToHashSet(StringComparer.Ordinal);
-    }
 
     public IReadOnlyCollection<DataCategory> All => _byId.Values;
 
@@ -39,7 +33,7 @@ public sealed class DataCategoryTaxonomy
     public static bool AnyCovers(IEnumerable<string> granted, string requested) => granted.Any(g => Covers(g, requested));
 
     /// <summary>True when granting this category reaches sensitive personal information.</summary>
-    public bool NeedsSeparateConsent(string id) => _needsSeparateConsent.Contains(id);
+    public bool NeedsSeparateConsent(string id) => SensitiveReachedBy(id).Any();
 
     /// <summary>The sensitive categories a grant of <paramref name="id"/> reaches (itself, ancestors, descendants).</summary>
     public IEnumerable<string> SensitiveReachedBy(string id) =>

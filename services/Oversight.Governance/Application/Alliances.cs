@@ -17,8 +17,6 @@ namespace Oversight.Governance.Application;
 /// </summary>
 public sealed class Alliances(GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time)
 {
-    private static readonly Caller Governance = new("governance", OrganisationKinds.Operator, Producers.Governance);
-
     public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
     {
         if (action.KindCase == V1.ProposalAction.KindOneofCase.FormAlliance)
@@ -27,7 +25,7 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
             var alliance = new Alliance(Guid.CreateVersion7(now).ToString("D"), proposal.Id, form.InstitutionId, form.Scope.ToByteArray(),
                 StoredTime.ToMillisecond(form.Scope.ValidUntil.ToDateTimeOffset()), AllianceState.AwaitingRegulator, null, now, 1);
             await alliances.InsertAsync(session, alliance);
-            await organisations.AuditAsync(session, Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator", now);
+            await organisations.AuditAsync(session, SystemActor.Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator", now);
         }
         else if (action.KindCase == V1.ProposalAction.KindOneofCase.TerminateAlliance)
         {
@@ -35,7 +33,7 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
             if (current is { State: AllianceState.Active or AllianceState.Suspended })
             {
                 var reason = $"terminated by proposal {proposal.Id}";
-                await MoveAsync(session, Governance, current, AllianceState.Terminated, reason, now, "alliance.terminated");
+                await MoveAsync(session, SystemActor.Governance, current, AllianceState.Terminated, reason, now, "alliance.terminated");
                 await Outbox.EnqueueAsync(session, new AllianceTerminated
                 {
                     EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = current.Version + 1,
@@ -121,7 +119,7 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
                 continue;
             }
 
-            await organisations.AuditAsync(session, Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
+            await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
             await Outbox.EnqueueAsync(session, new AllianceExpired
             {
                 EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,

@@ -10,6 +10,12 @@ using Oversight.Governance.Model;
 
 namespace Oversight.Governance.Application;
 
+/// <summary>Who the audit names for what the module does by itself (a tally, a job).</summary>
+public static class SystemActor
+{
+    public static readonly Caller Governance = new("governance", OrganisationKinds.Operator, Producers.Governance);
+}
+
 /// <summary>
 /// Executives: a passed proposal appoints (awaiting the regulator) or removes; the regulator
 /// approves with an effective date, rejects, or revokes. One holder per role is in office — the
@@ -17,8 +23,6 @@ namespace Oversight.Governance.Application;
 /// </summary>
 public sealed class Executives(ExecutiveRepository executives, OrganisationRepository organisations, TimeProvider time)
 {
-    private static readonly Caller Governance = new("governance", OrganisationKinds.Operator, Producers.Governance);
-
     /// <summary>Carries out a passed proposal's executive action, in the tally's transaction.</summary>
     public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
     {
@@ -28,18 +32,18 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
                 var appointment = new Appointment(Guid.CreateVersion7(now).ToString("D"), proposal.Id, action.AppointExecutive.PersonName,
                     action.AppointExecutive.Role, AppointmentState.AwaitingRegulator, null, null, null, 1);
                 await executives.InsertAsync(session, appointment);
-                await organisations.AuditAsync(session, Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
+                await organisations.AuditAsync(session, SystemActor.Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
                     $"{appointment.PersonName} as {appointment.Role}, awaiting the regulator", now);
                 break;
             case V1.ProposalAction.KindOneofCase.RemoveExecutive:
                 var current = await executives.GetAsync(session.Connection, action.RemoveExecutive.AppointmentId, session.Transaction, session.CancellationToken);
                 if (current is { State: AppointmentState.Approved })
                 {
-                    await EndAsync(session, Governance, current, $"removed by proposal {proposal.Id}", now);
+                    await EndAsync(session, SystemActor.Governance, current, $"removed by proposal {proposal.Id}", now);
                 }
                 else
                 {
-                    await organisations.AuditAsync(session, Governance, "executive.removal_without_effect", $"appointment/{action.RemoveExecutive.AppointmentId}",
+                    await organisations.AuditAsync(session, SystemActor.Governance, "executive.removal_without_effect", $"appointment/{action.RemoveExecutive.AppointmentId}",
                         "the appointment was not in office when the removal passed", now);
                 }
 

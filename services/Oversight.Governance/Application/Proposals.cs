@@ -155,7 +155,7 @@ public sealed class Proposals(
             var result = Tally.Count(proposal.Category, proposal.Rules, weights, await proposals.CountedBallotsAsync(session, id), proposal.RelatedParties, management);
             if (await proposals.RecordTallyAsync(session, proposal, result, now))
             {
-                await organisations.AuditAsync(session, new Caller("governance", "operator", "governance"), "proposal.tallied", $"proposal/{id}",
+                await organisations.AuditAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}",
                     $"{result.Outcome}: {result.Explanation}", now);
                 if (result.Outcome == ProposalOutcome.Passed)
                 {

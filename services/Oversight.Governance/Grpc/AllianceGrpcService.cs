@@ -17,28 +17,28 @@ public sealed class AllianceGrpcService(
 {
     public override Task<ApproveAllianceResponse> ApproveAlliance(ApproveAllianceRequest request, ServerCallContext context)
     {
-        var id = Validate(request.RequestId, request.AllianceId, null);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "alliance_id", request.AllianceId, null);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new ApproveAllianceResponse { Alliance = ToProto(await alliances.ApproveAsync(session, caller, id)) });
     }
 
     public override Task<RejectAllianceResponse> RejectAlliance(RejectAllianceRequest request, ServerCallContext context)
     {
-        var id = Validate(request.RequestId, request.AllianceId, request.Reason);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "alliance_id", request.AllianceId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RejectAllianceResponse { Alliance = ToProto(await alliances.RejectAsync(session, caller, id, request.Reason)) });
     }
 
     public override Task<SuspendAllianceResponse> SuspendAlliance(SuspendAllianceRequest request, ServerCallContext context)
     {
-        var id = Validate(request.RequestId, request.AllianceId, request.Reason);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "alliance_id", request.AllianceId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new SuspendAllianceResponse { Alliance = ToProto(await alliances.SuspendAsync(session, caller, id, request.Reason)) });
     }
 
     public override Task<ResumeAllianceResponse> ResumeAlliance(ResumeAllianceRequest request, ServerCallContext context)
     {
-        var id = Validate(request.RequestId, request.AllianceId, request.Reason);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "alliance_id", request.AllianceId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new ResumeAllianceResponse { Alliance = ToProto(await alliances.ResumeAsync(session, caller, id, request.Reason)) });
     }
@@ -51,20 +51,6 @@ public sealed class AllianceGrpcService(
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var alliance = await repository.GetAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("alliance", id!);
         return new GetAllianceResponse { Alliance = ToProto(alliance) };
-    }
-
-    private static string Validate(string requestId, string allianceId, string? reason)
-    {
-        var violations = new FieldViolations();
-        IdempotentRequests.Validate(requestId, violations);
-        var id = violations.Uuid("alliance_id", allianceId);
-        if (reason is not null)
-        {
-            violations.Text("reason", reason, 500);
-        }
-
-        violations.ThrowIfAny();
-        return id!;
     }
 
     private static V1.Alliance ToProto(Model.Alliance alliance) => new()

@@ -17,25 +17,24 @@ public sealed class ExecutiveGrpcService(
 {
     public override Task<ApproveAppointmentResponse> ApproveAppointment(ApproveAppointmentRequest request, ServerCallContext context)
     {
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "appointment_id", request.AppointmentId, null);
         var violations = new FieldViolations();
-        IdempotentRequests.Validate(request.RequestId, violations);
-        var id = violations.Uuid("appointment_id", request.AppointmentId);
         var effective = violations.Time("effective_time", request.EffectiveTime);
         violations.ThrowIfAny();
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
-            new ApproveAppointmentResponse { Appointment = ToProto(await executives.ApproveAsync(session, caller, id!, effective)) });
+            new ApproveAppointmentResponse { Appointment = ToProto(await executives.ApproveAsync(session, caller, id, effective)) });
     }
 
     public override Task<RejectAppointmentResponse> RejectAppointment(RejectAppointmentRequest request, ServerCallContext context)
     {
-        var id = ValidateDecision(request.RequestId, request.AppointmentId, request.Reason);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "appointment_id", request.AppointmentId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RejectAppointmentResponse { Appointment = ToProto(await executives.RejectAsync(session, caller, id, request.Reason)) });
     }
 
     public override Task<RevokeAppointmentResponse> RevokeAppointment(RevokeAppointmentRequest request, ServerCallContext context)
     {
-        var id = ValidateDecision(request.RequestId, request.AppointmentId, request.Reason);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "appointment_id", request.AppointmentId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RevokeAppointmentResponse { Appointment = ToProto(await executives.RevokeAsync(session, caller, id, request.Reason)) });
     }
@@ -59,16 +58,6 @@ public sealed class ExecutiveGrpcService(
         var response = new ListExecutivesInOfficeResponse();
         response.Appointments.AddRange((await repository.InOfficeAsync(connection, at, context.CancellationToken)).Where(a => a.InOfficeAt(at)).Select(ToProto));
         return response;
-    }
-
-    private static string ValidateDecision(string requestId, string appointmentId, string reason)
-    {
-        var violations = new FieldViolations();
-        IdempotentRequests.Validate(requestId, violations);
-        var id = violations.Uuid("appointment_id", appointmentId);
-        violations.Text("reason", reason, 500);
-        violations.ThrowIfAny();
-        return id!;
     }
 
     private static V1.Appointment ToProto(Model.Appointment appointment) => new()

@@ -114,21 +114,21 @@ public sealed class ShareLedgerGrpcService(
 
     public override Task<ApproveShareTransferResponse> ApproveShareTransfer(ApproveShareTransferRequest request, ServerCallContext context)
     {
-        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "transfer_id", request.TransferId, request.Reason, reasonRequired: false);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new ApproveShareTransferResponse { Transfer = ToProto(await transfers.ApproveAsync(session, caller, id, NullIfEmpty(request.Reason))) });
     }
 
     public override Task<RejectShareTransferResponse> RejectShareTransfer(RejectShareTransferRequest request, ServerCallContext context)
     {
-        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: true);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "transfer_id", request.TransferId, request.Reason, reasonRequired: true);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new RejectShareTransferResponse { Transfer = ToProto(await transfers.RejectAsync(session, caller, id, request.Reason)) });
     }
 
     public override Task<CancelShareTransferResponse> CancelShareTransfer(CancelShareTransferRequest request, ServerCallContext context)
     {
-        var id = ValidateDecision(request.RequestId, request.TransferId, request.Reason, reasonRequired: false);
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "transfer_id", request.TransferId, request.Reason, reasonRequired: false);
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
             new CancelShareTransferResponse { Transfer = ToProto(await transfers.CancelAsync(session, caller, id, NullIfEmpty(request.Reason))) });
     }
@@ -148,16 +148,6 @@ public sealed class ShareLedgerGrpcService(
         }
 
         return new GetShareTransferResponse { Transfer = ToProto(transfer) };
-    }
-
-    private static string ValidateDecision(string requestId, string transferId, string reason, bool reasonRequired)
-    {
-        var violations = new FieldViolations();
-        IdempotentRequests.Validate(requestId, violations);
-        var id = violations.Uuid("transfer_id", transferId);
-        violations.Text("reason", reason, 500, reasonRequired);
-        violations.ThrowIfAny();
-        return id!;
     }
 
     private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;
