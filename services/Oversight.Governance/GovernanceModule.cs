@@ -52,6 +52,7 @@ public static class GovernanceModule
         services.AddSingleton<ShareRepository>();
         services.AddSingleton<VentureFounding>();
         services.AddSingleton<ShareTransfers>();
+        services.AddSingleton<CapitalChanges>();
         services.AddSingleton<ProposalRepository>();
         services.AddSingleton<Proposals>();
         services.AddSingleton<ExecutiveRepository>();

@@ -85,6 +85,22 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
         return rejected;
     }
 
+    /// <summary>The operator withdraws an appointment the regulator has not decided, for example when the person declines.</summary>
+    public async Task<Appointment> WithdrawAsync(DbSession session, Caller caller, string id, string reason)
+    {
+        if (!caller.IsOperator)
+        {
+            throw new PermissionDeniedException("Only the venture's operator withdraws an appointment.", $"appointment/{id}");
+        }
+
+        var appointment = await AwaitingAsync(session, id);
+        var now = time.UtcNowToMillisecond();
+        var withdrawn = appointment with { State = AppointmentState.Withdrawn, DecisionReason = reason, Version = appointment.Version + 1 };
+        await UpdateAsync(session, appointment, withdrawn);
+        await organisations.AuditAsync(session, caller, "executive.withdrawn", $"appointment/{id}", reason, now);
+        return withdrawn;
+    }
+
     public async Task<Appointment> RevokeAsync(DbSession session, Caller caller, string id, string reason)
     {
         RequireRegulator(caller, id);
@@ -122,12 +138,17 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
     private async Task<Appointment> AwaitingAsync(DbSession session, Caller caller, string id)
     {
         RequireRegulator(caller, id);
+        return await AwaitingAsync(session, id);
+    }
+
+    private async Task<Appointment> AwaitingAsync(DbSession session, string id)
+    {
         var appointment = await executives.GetAsync(session.Connection, id, session.Transaction, session.CancellationToken)
             ?? throw new NotFoundException("appointment", id);
         if (appointment.State != AppointmentState.AwaitingRegulator)
         {
             throw new FailedPreconditionException("STATE", $"appointment/{id}",
-                $"Appointment '{id}' is {appointment.State.ToString().ToUpperInvariant()}; only one awaiting the regulator can be decided.");
+                $"Appointment '{id}' is {appointment.State.ToString().ToUpperInvariant()}; only one awaiting the regulator can be decided or withdrawn.");
         }
 
         return appointment;

@@ -20,6 +20,7 @@ public sealed class Proposals(
     OrganisationRepository organisations,
     Executives executives,
     Alliances alliances,
+    CapitalChanges capitalChanges,
     TimeProvider time,
     IOptions<GovernanceOptions> options)
 {
@@ -69,6 +70,7 @@ public sealed class Proposals(
             }
         }
 
+        await capitalChanges.ValidateAsync(session, category, parsed, violations);
         if (current.Holdings.Where(h => h.VotingPower > 0).All(h => relatedParties.Contains(h.HolderId)))
         {
             violations.Add("related_parties", "would recuse every holder with votes: nobody could vote");
@@ -76,7 +78,7 @@ public sealed class Proposals(
 
         violations.ThrowIfAny();
         var proposal = new Proposal(Guid.CreateVersion7(now).ToString("D"), category, title, action, caller.OrganisationId, opensAt, closesAt,
-            relatedParties, rulebook.Rules(), null, null, null, now, 1);
+            relatedParties, rulebook.Rules(), null, null, null, null, null, now, 1);
         await proposals.InsertAsync(session, proposal);
         await organisations.AuditAsync(session, caller, "proposal.created", $"proposal/{proposal.Id}",
             $"{category} '{title}', voting {opensAt:O} to {closesAt:O}, rules v{proposal.Rules.RuleVersion}", now);
@@ -126,7 +128,29 @@ public sealed class Proposals(
         }
 
         await organisations.AuditAsync(session, caller, "proposal.withdrawn", $"proposal/{proposalId}", reason ?? "", now);
-        return proposal with { WithdrawnAt = now, Version = proposal.Version + 1 };
+        return proposal with { WithdrawnAt = now, EndReason = reason, Version = proposal.Version + 1 };
+    }
+
+    /// <summary>The regulator cancels a proposal before its tally: its ballots are not counted, its action is not carried out.</summary>
+    public async Task<Proposal> CancelAsync(DbSession session, Caller caller, string proposalId, string reason)
+    {
+        if (!caller.IsRegulator)
+        {
+            throw new PermissionDeniedException("Only the regulator cancels a proposal.", $"proposal/{proposalId}");
+        }
+
+        var now = time.UtcNowToMillisecond();
+        var proposal = await proposals.GetAsync(session.Connection, proposalId, session.Transaction, session.CancellationToken)
+            ?? throw new NotFoundException("proposal", proposalId);
+        var state = proposal.StateAt(now);
+        if (state is not (ProposalState.Scheduled or ProposalState.Open or ProposalState.AwaitingTally) || !await proposals.CancelAsync(session, proposal, reason, now))
+        {
+            throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
+                $"Proposal '{proposalId}' is {state.ToString().ToUpperInvariant()}; only a proposal not yet tallied can be cancelled.");
+        }
+
+        await organisations.AuditAsync(session, caller, "proposal.cancelled", $"proposal/{proposalId}", reason, now);
+        return proposal with { CancelledAt = now, EndReason = reason, Version = proposal.Version + 1 };
     }
 
     /// <summary>Tallies every proposal whose window has closed; returns how many it tallied.</summary>
@@ -144,7 +168,7 @@ public sealed class Proposals(
         {
             await using var session = await database.BeginAsync(cancellationToken);
             var proposal = await proposals.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
-            if (proposal is null || proposal.Tally is not null || proposal.WithdrawnAt is not null)
+            if (proposal is null || proposal.StateAt(now) != ProposalState.AwaitingTally)
             {
                 continue;
             }
@@ -162,6 +186,7 @@ public sealed class Proposals(
                     var action = V1.ProposalAction.Parser.ParseFrom(proposal.Action);
                     await executives.CarryOutAsync(session, proposal, action, now);
                     await alliances.CarryOutAsync(session, proposal, action, now);
+                    await capitalChanges.CarryOutAsync(session, proposal, action, now);
                 }
 
                 await session.CommitAsync();

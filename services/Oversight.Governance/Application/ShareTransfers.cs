@@ -46,26 +46,25 @@ public sealed class ShareTransfers(
             throw new FailedPreconditionException("NOT_TRANSFERABLE", $"share-class/{classId}", $"Shares of '{classId}' cannot be transferred.");
         }
 
-        var version = await shares.LedgerVersionAsync(session);
-        var entries = await shares.LedgerAsync(session.Connection, long.MaxValue, session.Transaction, session.CancellationToken);
-        RequireHeld(entries, caller.OrganisationId, classId, quantity);
-
-        var table = ShareLedger.Derive(classes, entries, long.MaxValue);
-        var group = await AffiliatesAsync(session, buyer!);
-        var approvalReason = shareClass.Kind == ShareClassKind.Ordinary ? options.Value.TransferThreshold.ApprovalReason(table, buyerId, group, quantity) : null;
+        var ledger = await shares.SnapshotAsync(session);
+        RequireHeld(ledger.Entries, caller.OrganisationId, classId, quantity);
 
         var now = time.UtcNowToMillisecond();
         var transfer = new ShareTransfer(Guid.CreateVersion7(now).ToString("D"), classId, caller.OrganisationId, buyerId, quantity,
-            ShareTransferState.AwaitingRegulator, approvalReason, now, null, null, null, 1);
+            ShareTransferState.AwaitingRegulator, null, now, null, null, null, 1);
+        var approvalReason = shareClass.Kind == ShareClassKind.Ordinary
+            ? options.Value.TransferThreshold.ApprovalReason(ledger.Table, ledger.TableWith(Entries(transfer, now)), [buyerId], await organisations.AffiliationGroupsAsync(session))
+            : null;
         if (approvalReason is not null)
         {
+            transfer = transfer with { ApprovalReason = approvalReason };
             await shares.InsertTransferAsync(session, transfer);
             await organisations.AuditAsync(session, caller, "transfer.requested", $"transfer/{transfer.Id}",
                 $"{quantity} {classId} from {caller.OrganisationId} to {buyerId}; awaiting the regulator: {approvalReason}", now);
             return transfer;
         }
 
-        var sequence = await SettleAsync(session, transfer, version, now);
+        var sequence = await shares.AppendAsync(session, ledger, Entries(transfer, now));
         var settled = transfer with { State = ShareTransferState.Settled, DecidedAt = now, LedgerSequence = sequence };
         await shares.InsertTransferAsync(session, settled);
         await organisations.AuditAsync(session, caller, "transfer.settled", $"transfer/{transfer.Id}",
@@ -77,12 +76,11 @@ public sealed class ShareTransfers(
     {
         RequireRegulator(caller, transferId);
         var transfer = await AwaitingAsync(session, transferId);
-        var version = await shares.LedgerVersionAsync(session);
-        var entries = await shares.LedgerAsync(session.Connection, long.MaxValue, session.Transaction, session.CancellationToken);
-        RequireHeld(entries, transfer.SellerId, transfer.ClassId, transfer.Quantity);
+        var ledger = await shares.SnapshotAsync(session);
+        RequireHeld(ledger.Entries, transfer.SellerId, transfer.ClassId, transfer.Quantity);
 
         var now = time.UtcNowToMillisecond();
-        var sequence = await SettleAsync(session, transfer, version, now);
+        var sequence = await shares.AppendAsync(session, ledger, Entries(transfer, now));
         var settled = transfer with { State = ShareTransferState.Settled, DecidedAt = now, DecisionReason = reason, LedgerSequence = sequence, Version = transfer.Version + 1 };
         await DecideAsync(session, transfer, settled);
         await organisations.AuditAsync(session, caller, "transfer.approved", $"transfer/{transferId}", reason ?? "", now);
@@ -115,16 +113,8 @@ public sealed class ShareTransfers(
         return cancelled;
     }
 
-    private async Task<long> SettleAsync(DbSession session, ShareTransfer transfer, long ledgerVersion, DateTimeOffset now)
-    {
-        if (!await shares.BumpLedgerVersionAsync(session, ledgerVersion))
-        {
-            throw new AbortedException("The share ledger changed while this transfer was checked; retry.");
-        }
-
-        return await shares.AppendAsync(session, LedgerEntryKind.Transfer, transfer.ClassId, transfer.SellerId, transfer.BuyerId, transfer.Quantity, now,
-            $"transfer {transfer.Id}");
-    }
+    private static LedgerEntry[] Entries(ShareTransfer transfer, DateTimeOffset at) =>
+        [new(0, LedgerEntryKind.Transfer, transfer.ClassId, transfer.SellerId, transfer.BuyerId, transfer.Quantity, at, $"transfer {transfer.Id}")];
 
     private async Task DecideAsync(DbSession session, ShareTransfer current, ShareTransfer decided)
     {
@@ -145,15 +135,6 @@ public sealed class ShareTransfers(
         }
 
         return transfer;
-    }
-
-    /// <summary>The buyer's affiliates, both ways: those it names and those that name it.</summary>
-    private async Task<HashSet<string>> AffiliatesAsync(DbSession session, Organisation buyer)
-    {
-        var all = await organisations.ListAsync(session.Connection, null, "", int.MaxValue, session.Transaction, session.CancellationToken);
-        var group = buyer.Affiliations.ToHashSet(StringComparer.Ordinal);
-        group.UnionWith(all.Where(o => o.Affiliations.Contains(buyer.Id, StringComparer.Ordinal)).Select(o => o.Id));
-        return group;
     }
 
     private static void RequireHeld(IEnumerable<LedgerEntry> entries, string sellerId, string classId, long quantity)

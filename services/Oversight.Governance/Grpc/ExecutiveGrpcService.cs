@@ -32,6 +32,13 @@ public sealed class ExecutiveGrpcService(
             new RejectAppointmentResponse { Appointment = ToProto(await executives.RejectAsync(session, caller, id, request.Reason)) });
     }
 
+    public override Task<WithdrawAppointmentResponse> WithdrawAppointment(WithdrawAppointmentRequest request, ServerCallContext context)
+    {
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "appointment_id", request.AppointmentId, request.Reason, reasonRequired: true);
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
+            new WithdrawAppointmentResponse { Appointment = ToProto(await executives.WithdrawAsync(session, caller, id, request.Reason)) });
+    }
+
     public override Task<RevokeAppointmentResponse> RevokeAppointment(RevokeAppointmentRequest request, ServerCallContext context)
     {
         var id = IdempotentRequests.ValidateChange(request.RequestId, "appointment_id", request.AppointmentId, request.Reason, reasonRequired: true);

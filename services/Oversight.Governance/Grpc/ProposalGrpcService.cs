@@ -1,8 +1,10 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
 using Oversight.Governance.Application;
 using Oversight.Governance.Infrastructure;
 using Oversight.Governance.V1;
@@ -15,6 +17,8 @@ public sealed class ProposalGrpcService(
     ProposalRepository repository,
     ExecutiveRepository executives,
     AllianceRepository alliances,
+    ShareRepository shares,
+    VentureFounding founding,
     Proposals proposals,
     TimeProvider time) : ProposalService.ProposalServiceBase
 {
@@ -49,8 +53,15 @@ public sealed class ProposalGrpcService(
             case ProposalAction.KindOneofCase.TerminateAlliance:
                 violations.Uuid("action.terminate_alliance.alliance_id", request.Action.TerminateAlliance.AllianceId);
                 break;
+            case ProposalAction.KindOneofCase.IssueShares:
+                ValidateLines("action.issue_shares.allocations", request.Action.IssueShares.Allocations, violations);
+                break;
+            case ProposalAction.KindOneofCase.CancelShares:
+                ValidateLines("action.cancel_shares.cancellations", request.Action.CancelShares.Cancellations, violations);
+                break;
             default:
-                violations.Add("action", "is required: a plain resolution, a rulebook change, an executive's appointment or removal, or an alliance's forming or termination");
+                violations.Add("action", "is required: a plain resolution, a rulebook change, an executive's appointment or removal, "
+                    + "an alliance's forming or termination, or an issuance or cancellation of shares");
                 break;
         }
 
@@ -73,6 +84,29 @@ public sealed class ProposalGrpcService(
                 request.Action!.ToByteArray(), opensAt!.Value, closesAt!.Value, request.RelatedParties.Distinct(StringComparer.Ordinal).ToList());
             return new CreateProposalResponse { Proposal = ToProto(proposal) };
         });
+    }
+
+    /// <summary>The lines of an issuance or cancellation: 1 to 32, one per holder, each at least one share.</summary>
+    private static void ValidateLines(string field, Google.Protobuf.Collections.RepeatedField<V1.Allocation> lines, FieldViolations violations)
+    {
+        if (lines.Count is < 1 or > 32)
+        {
+            violations.Add(field, "must hold 1 to 32 lines");
+        }
+
+        for (var i = 0; i < lines.Count && i < 32; i++)
+        {
+            if (violations.OrganisationId($"{field}[{i}].holder_id", lines[i].HolderId) && lines.Take(i).Any(l => l.HolderId == lines[i].HolderId))
+            {
+                violations.Add($"{field}[{i}].holder_id", $"'{lines[i].HolderId}' is listed twice");
+            }
+
+            violations.Text($"{field}[{i}].class_id", lines[i].ClassId, 32);
+            if (lines[i].Quantity < 1)
+            {
+                violations.Add($"{field}[{i}].quantity", "must be at least 1");
+            }
+        }
     }
 
     private static void ValidateAlliance(FormAlliance form, FieldViolations violations)
@@ -107,19 +141,75 @@ public sealed class ProposalGrpcService(
         violations.ThrowIfAny();
 
         await using var connection = await database.OpenAsync(context.CancellationToken);
+        await RequireReaderAsync(connection, context);
         var proposal = await repository.GetAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("proposal", id!);
+        return new GetProposalResponse { Proposal = await WithOutcomeAsync(connection, proposal, context.CancellationToken) };
+    }
+
+    public override async Task<ListProposalsResponse> ListProposals(ListProposalsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        if (!System.Enum.IsDefined(request.State))
+        {
+            violations.Add("state", "is not a proposal state");
+        }
+
+        var size = PageToken.Size(request.PageSize, violations);
+        var after = PageToken.Decode(request.PageToken, 1, violations)?[0] ?? "";
+        violations.ThrowIfAny();
+
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        await RequireReaderAsync(connection, context);
+        var state = request.State == V1.ProposalState.Unspecified ? (Model.ProposalState?)null : (Model.ProposalState)request.State;
+        var page = await repository.ListAsync(connection, state, time.GetUtcNow(), after, size + 1, context.CancellationToken);
+        var response = new ListProposalsResponse { NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "" };
+        foreach (var proposal in page.Take(size))
+        {
+            response.Proposals.Add(await WithOutcomeAsync(connection, proposal, context.CancellationToken));
+        }
+
+        return response;
+    }
+
+    /// <summary>Proposals are for the shareholders, the operator and the regulator.</summary>
+    private async Task RequireReaderAsync(System.Data.Common.DbConnection connection, ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        if (caller.IsRegulator || caller.IsOperator)
+        {
+            return;
+        }
+
+        var (table, _) = await founding.CapTableAsync(connection, 0, null, context.CancellationToken);
+        if (table.Holdings.All(h => h.HolderId != caller.OrganisationId))
+        {
+            throw new PermissionDeniedException("Proposals are for the shareholders, the operator and the regulator.", "proposals");
+        }
+    }
+
+    /// <summary>The proposal with what its passing created: an appointment, an alliance or a change of capital.</summary>
+    private async Task<V1.Proposal> WithOutcomeAsync(System.Data.Common.DbConnection connection, Model.Proposal proposal, CancellationToken cancellationToken)
+    {
         var message = ToProto(proposal);
-        if (message.Action.KindCase == ProposalAction.KindOneofCase.AppointExecutive && proposal.Tally?.Outcome == Model.ProposalOutcome.Passed)
+        if (proposal.Tally?.Outcome != Model.ProposalOutcome.Passed)
         {
-            message.AppointmentId = await executives.IdOfProposalAsync(connection, proposal.Id, context.CancellationToken) ?? "";
+            return message;
         }
 
-        if (message.Action.KindCase == ProposalAction.KindOneofCase.FormAlliance && proposal.Tally?.Outcome == Model.ProposalOutcome.Passed)
+        switch (message.Action.KindCase)
         {
-            message.AllianceId = await alliances.IdOfProposalAsync(connection, proposal.Id, context.CancellationToken) ?? "";
+            case ProposalAction.KindOneofCase.AppointExecutive:
+                message.AppointmentId = await executives.IdOfProposalAsync(connection, proposal.Id, cancellationToken) ?? "";
+                break;
+            case ProposalAction.KindOneofCase.FormAlliance:
+                message.AllianceId = await alliances.IdOfProposalAsync(connection, proposal.Id, cancellationToken) ?? "";
+                break;
+            case ProposalAction.KindOneofCase.IssueShares or ProposalAction.KindOneofCase.CancelShares:
+                message.CapitalChangeId = await shares.CapitalChangeIdOfProposalAsync(connection, proposal.Id, cancellationToken) ?? "";
+                break;
         }
 
-        return new GetProposalResponse { Proposal = message };
+        return message;
     }
 
     public override Task<CastBallotResponse> CastBallot(CastBallotRequest request, ServerCallContext context)
@@ -152,6 +242,13 @@ public sealed class ProposalGrpcService(
             });
     }
 
+    public override Task<CancelProposalResponse> CancelProposal(CancelProposalRequest request, ServerCallContext context)
+    {
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "proposal_id", request.ProposalId, request.Reason, reasonRequired: true);
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
+            new CancelProposalResponse { Proposal = ToProto(await proposals.CancelAsync(session, caller, id, request.Reason)) });
+    }
+
     private V1.Proposal ToProto(Model.Proposal proposal)
     {
         var message = new V1.Proposal
@@ -170,6 +267,7 @@ public sealed class ProposalGrpcService(
             Majority = new V1.Fraction { Numerator = proposal.Majority.Numerator, Denominator = proposal.Majority.Denominator },
             CreateTime = Timestamp.FromDateTimeOffset(proposal.CreatedAt),
             Version = proposal.Version,
+            EndReason = proposal.EndReason ?? "",
         };
         if (proposal.Tally is { } tally)
         {

@@ -17,6 +17,7 @@ public sealed class ShareLedgerGrpcService(
     ShareRepository shares,
     VentureFounding founding,
     ShareTransfers transfers,
+    CapitalChanges capitalChanges,
     TimeProvider time) : ShareLedgerService.ShareLedgerServiceBase
 {
     public override Task<FoundVentureResponse> FoundVenture(FoundVentureRequest request, ServerCallContext context)
@@ -150,6 +151,84 @@ public sealed class ShareLedgerGrpcService(
         return new GetShareTransferResponse { Transfer = ToProto(transfer) };
     }
 
+    public override async Task<ListShareTransfersResponse> ListShareTransfers(ListShareTransfersRequest request, ServerCallContext context)
+    {
+        var (size, after) = ValidateList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var state = request.State == V1.ShareTransferState.Unspecified ? (Model.ShareTransferState?)null : (Model.ShareTransferState)request.State;
+        var page = await shares.ListTransfersAsync(connection, state, after, size + 1, context.CancellationToken);
+        return new ListShareTransfersResponse
+        {
+            Transfers = { page.Take(size).Select(ToProto) },
+            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+        };
+    }
+
+    public override async Task<GetCapitalChangeResponse> GetCapitalChange(GetCapitalChangeRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        var id = violations.Uuid("capital_change_id", request.CapitalChangeId);
+        violations.ThrowIfAny();
+
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var change = await shares.GetCapitalChangeAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("capital change", id!);
+        var caller = context.GetCaller();
+        if (!caller.IsRegulator && !caller.IsOperator && change.Allocations.All(a => a.HolderId != caller.OrganisationId))
+        {
+            throw new PermissionDeniedException("A change of share capital is for its holders, the operator and the regulator.", $"capital-change/{id}");
+        }
+
+        return new GetCapitalChangeResponse { CapitalChange = ToProto(change) };
+    }
+
+    public override async Task<ListCapitalChangesResponse> ListCapitalChanges(ListCapitalChangesRequest request, ServerCallContext context)
+    {
+        var (size, after) = ValidateList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var state = request.State == V1.CapitalChangeState.Unspecified ? (Model.CapitalChangeState?)null : (Model.CapitalChangeState)request.State;
+        var page = await shares.ListCapitalChangesAsync(connection, state, after, size + 1, context.CancellationToken);
+        return new ListCapitalChangesResponse
+        {
+            CapitalChanges = { page.Take(size).Select(ToProto) },
+            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+        };
+    }
+
+    public override Task<ApproveCapitalChangeResponse> ApproveCapitalChange(ApproveCapitalChangeRequest request, ServerCallContext context)
+    {
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "capital_change_id", request.CapitalChangeId, request.Reason, reasonRequired: false);
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
+            new ApproveCapitalChangeResponse { CapitalChange = ToProto(await capitalChanges.ApproveAsync(session, caller, id, NullIfEmpty(request.Reason))) });
+    }
+
+    public override Task<RejectCapitalChangeResponse> RejectCapitalChange(RejectCapitalChangeRequest request, ServerCallContext context)
+    {
+        var id = IdempotentRequests.ValidateChange(request.RequestId, "capital_change_id", request.CapitalChangeId, request.Reason, reasonRequired: true);
+        return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
+            new RejectCapitalChangeResponse { CapitalChange = ToProto(await capitalChanges.RejectAsync(session, caller, id, request.Reason)) });
+    }
+
+    /// <summary>A list's filter and page, for the operator and the regulator only.</summary>
+    private static (int Size, string After) ValidateList(string stateField, bool stateKnown, int pageSize, string pageToken, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        if (!stateKnown)
+        {
+            violations.Add(stateField, "is not one of the states");
+        }
+
+        var size = PageToken.Size(pageSize, violations);
+        var after = PageToken.Decode(pageToken, 1, violations)?[0] ?? "";
+        violations.ThrowIfAny();
+        var caller = context.GetCaller();
+        if (!caller.IsRegulator && !caller.IsOperator)
+        {
+            throw new PermissionDeniedException("Lists of transfers and changes of capital are for the operator and the regulator.", "share-ledger");
+        }
+
+        return (size, after);
+    }
+
     private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static V1.ShareTransfer ToProto(Model.ShareTransfer transfer) => new()
@@ -166,6 +245,21 @@ public sealed class ShareLedgerGrpcService(
         DecisionReason = transfer.DecisionReason ?? "",
         LedgerSequence = transfer.LedgerSequence ?? 0,
         Version = transfer.Version,
+    };
+
+    private static V1.CapitalChange ToProto(Model.CapitalChange change) => new()
+    {
+        Id = change.Id,
+        ProposalId = change.ProposalId,
+        Kind = (V1.CapitalChangeKind)change.Kind,
+        Allocations = { change.Allocations.Select(a => new V1.Allocation { HolderId = a.HolderId, ClassId = a.ClassId, Quantity = a.Quantity }) },
+        State = (V1.CapitalChangeState)change.State,
+        ApprovalReason = change.ApprovalReason ?? "",
+        CreateTime = Timestamp.FromDateTimeOffset(change.CreatedAt),
+        DecideTime = change.DecidedAt is { } decided ? Timestamp.FromDateTimeOffset(decided) : null,
+        DecisionReason = change.DecisionReason ?? "",
+        LedgerSequence = change.LedgerSequence ?? 0,
+        Version = change.Version,
     };
 
     private static V1.CapTable ToProto(Model.CapTable table, DateTimeOffset foundedAt) => new()

@@ -133,6 +133,45 @@ public static class GovernanceSql
          WHERE id = @Id AND version = @ExpectedVersion AND state = 1;
         """;
 
+    public static string ListTransfers(SqlDialect dialect) => dialect.Page(
+        $"SELECT {TransferColumns} FROM share_transfer WHERE (@State = 0 OR state = @State) AND (@After = '' OR id < @After) ORDER BY id DESC",
+        "@Limit");
+
+    // ---- changes of share capital --------------------------------------------------------------
+
+    private const string CapitalChangeColumns = """
+        id AS Id, proposal_id AS ProposalId, kind AS Kind, state AS State, approval_reason AS ApprovalReason, created_at_ms AS CreatedAtMs,
+        decided_at_ms AS DecidedAtMs, decision_reason AS DecisionReason, ledger_sequence AS LedgerSequence, version AS Version
+        """;
+
+    public static string GetCapitalChange => $"SELECT {CapitalChangeColumns} FROM capital_change WHERE id = @Id;";
+
+    public static string CapitalChangeIdOfProposal => "SELECT id FROM capital_change WHERE proposal_id = @ProposalId;";
+
+    public static string ListCapitalChanges(SqlDialect dialect) => dialect.Page(
+        $"SELECT {CapitalChangeColumns} FROM capital_change WHERE (@State = 0 OR state = @State) AND (@After = '' OR id < @After) ORDER BY id DESC",
+        "@Limit");
+
+    public static string CapitalChangeLines => """
+        SELECT change_id AS ChangeId, holder_id AS HolderId, class_id AS ClassId, quantity AS Quantity
+          FROM capital_change_line WHERE change_id IN @Ids ORDER BY change_id, holder_id;
+        """;
+
+    public static string InsertCapitalChange => """
+        INSERT INTO capital_change (id, proposal_id, kind, state, approval_reason, created_at_ms, decided_at_ms, decision_reason, ledger_sequence, version)
+        VALUES (@Id, @ProposalId, @Kind, @State, @ApprovalReason, @CreatedAt, @DecidedAt, @DecisionReason, @LedgerSequence, @Version);
+        """;
+
+    public static string InsertCapitalChangeLine => """
+        INSERT INTO capital_change_line (change_id, holder_id, class_id, quantity) VALUES (@ChangeId, @HolderId, @ClassId, @Quantity);
+        """;
+
+    /// <summary>Moves a change out of AWAITING_REGULATOR at the version read.</summary>
+    public static string DecideCapitalChange => """
+        UPDATE capital_change SET state = @State, decided_at_ms = @At, decision_reason = @Reason, ledger_sequence = @LedgerSequence, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion AND state = 1;
+        """;
+
     // ---- proposals and ballots -----------------------------------------------------------------
 
     private const string ProposalColumns = """
@@ -141,7 +180,7 @@ public static class GovernanceSql
         quorum_den AS QuorumDen, majority_num AS MajorityNum, majority_den AS MajorityDen, withdrawn_at_ms AS WithdrawnAtMs,
         outcome AS Outcome, entitled_weight AS EntitledWeight, for_weight AS ForWeight, against_weight AS AgainstWeight,
         abstain_weight AS AbstainWeight, recused AS Recused, explanation AS Explanation, tallied_at_ms AS TalliedAtMs,
-        created_at_ms AS CreatedAtMs, version AS Version
+        created_at_ms AS CreatedAtMs, cancelled_at_ms AS CancelledAtMs, version AS Version
         """;
 
     public static string GetProposal => $"SELECT {ProposalColumns} FROM proposal WHERE id = @Id;";
@@ -155,16 +194,39 @@ public static class GovernanceSql
 
     public static string WithdrawProposal => """
         UPDATE proposal SET withdrawn_at_ms = @At, explanation = @Reason, version = version + 1
-         WHERE id = @Id AND version = @ExpectedVersion AND withdrawn_at_ms IS NULL AND outcome IS NULL;
+         WHERE id = @Id AND version = @ExpectedVersion AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL AND outcome IS NULL;
         """;
 
+    public static string CancelProposal => """
+        UPDATE proposal SET cancelled_at_ms = @At, explanation = @Reason, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL AND outcome IS NULL;
+        """;
+
+    /// <summary>
+    /// Proposals newest first, in one state (0 = any). Scheduled, open and awaiting-tally depend on
+    /// the time, so they are told apart by @Now here as the model does.
+    /// </summary>
+    public static string ListProposals(SqlDialect dialect) => dialect.Page(
+        $"""
+        SELECT {ProposalColumns} FROM proposal
+         WHERE (@After = '' OR id < @After)
+           AND (@State = 0
+             OR (@State IN (1, 2, 3) AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL
+                 AND ((@State = 1 AND open_at_ms > @Now) OR (@State = 2 AND open_at_ms <= @Now AND close_at_ms > @Now)
+                   OR (@State = 3 AND close_at_ms <= @Now)))
+             OR (@State IN (4, 5, 6, 7) AND outcome = @State - 3)
+             OR (@State = 8 AND withdrawn_at_ms IS NOT NULL)
+             OR (@State = 9 AND cancelled_at_ms IS NOT NULL))
+         ORDER BY id DESC
+        """, "@Limit");
+
     public static string DueProposals(SqlDialect dialect) => dialect.Page(
-        "SELECT id FROM proposal WHERE outcome IS NULL AND withdrawn_at_ms IS NULL AND close_at_ms <= @Now ORDER BY close_at_ms", "@Limit");
+        "SELECT id FROM proposal WHERE outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL AND close_at_ms <= @Now ORDER BY close_at_ms", "@Limit");
 
     public static string RecordTally => """
         UPDATE proposal SET outcome = @Outcome, entitled_weight = @Entitled, for_weight = @For, against_weight = @Against,
                abstain_weight = @Abstain, recused = @Recused, explanation = @Explanation, tallied_at_ms = @At, version = version + 1
-         WHERE id = @Id AND version = @ExpectedVersion AND outcome IS NULL;
+         WHERE id = @Id AND version = @ExpectedVersion AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL;
         """;
 
     public static string InsertBallot => """

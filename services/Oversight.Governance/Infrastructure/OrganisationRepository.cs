@@ -23,6 +23,10 @@ public sealed class OrganisationRepository(GovernanceDatabase database)
             GovernanceSql.ListOrganisations(database.Dialect, kind is not null),
             new { Kind = kind, AfterId = afterId, Limit = limit }, transaction, cancellationToken: cancellationToken))).Select(r => r.ToDomain()).ToList();
 
+    /// <summary>Every organisation's group of affiliates, for the holding threshold.</summary>
+    public async Task<AffiliationGroups> AffiliationGroupsAsync(DbSession session) =>
+        new((await ListAsync(session.Connection, null, "", int.MaxValue, session.Transaction, session.CancellationToken)).Select(o => (o.Id, o.Affiliations)));
+
     public Task InsertAsync(DbSession session, Organisation organisation) =>
         session.ExecuteAsync(GovernanceSql.InsertOrganisation, new
         {

@@ -34,6 +34,17 @@ public sealed class ProposalRepository(GovernanceDatabase database)
         await session.ExecuteAsync(GovernanceSql.WithdrawProposal,
             new { proposal.Id, ExpectedVersion = proposal.Version, Reason = reason, At = at.ToUnixTimeMilliseconds() }) == 1;
 
+    public async Task<bool> CancelAsync(DbSession session, Proposal proposal, string reason, DateTimeOffset at) =>
+        await session.ExecuteAsync(GovernanceSql.CancelProposal,
+            new { proposal.Id, ExpectedVersion = proposal.Version, Reason = reason, At = at.ToUnixTimeMilliseconds() }) == 1;
+
+    /// <summary>Proposals newest first, in one state as of <paramref name="now"/> (null = any).</summary>
+    public async Task<IReadOnlyList<Proposal>> ListAsync(
+        DbConnection connection, ProposalState? state, DateTimeOffset now, string after, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<Row>(new CommandDefinition(GovernanceSql.ListProposals(database.Dialect),
+            new { State = (int?)state ?? 0, Now = now.ToUnixTimeMilliseconds(), After = after, Limit = limit }, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
+
     public async Task<IReadOnlyList<string>> DueAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<string>(new CommandDefinition(
             GovernanceSql.DueProposals(database.Dialect), new { Now = now.ToUnixTimeMilliseconds(), Limit = limit }, cancellationToken: cancellationToken))).ToList();
@@ -101,6 +112,7 @@ public sealed class ProposalRepository(GovernanceDatabase database)
         public string? Recused { get; set; }
         public string? Explanation { get; set; }
         public long? TalliedAtMs { get; set; }
+        public long? CancelledAtMs { get; set; }
         public long CreatedAtMs { get; set; }
         public long Version { get; set; }
 
@@ -117,7 +129,9 @@ public sealed class ProposalRepository(GovernanceDatabase database)
                 : null;
             return new Proposal(Id, category, Title, Action, ProposerId, DateTimeOffset.FromUnixTimeMilliseconds(OpenAtMs),
                 DateTimeOffset.FromUnixTimeMilliseconds(CloseAtMs), RelatedParties.Split(' ', StringSplitOptions.RemoveEmptyEntries), rules,
-                WithdrawnAtMs is { } withdrawn ? DateTimeOffset.FromUnixTimeMilliseconds(withdrawn) : null, tally,
+                WithdrawnAtMs is { } withdrawn ? DateTimeOffset.FromUnixTimeMilliseconds(withdrawn) : null,
+                CancelledAtMs is { } cancelled ? DateTimeOffset.FromUnixTimeMilliseconds(cancelled) : null,
+                tally is null ? Explanation : null, tally,
                 TalliedAtMs is { } tallied ? DateTimeOffset.FromUnixTimeMilliseconds(tallied) : null,
                 DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs), Version);
         }

@@ -1,6 +1,6 @@
 namespace Oversight.Governance.Model;
 
-public enum AppointmentState { AwaitingRegulator = 1, Approved = 2, Rejected = 3, Ended = 4 }
+public enum AppointmentState { AwaitingRegulator = 1, Approved = 2, Rejected = 3, Ended = 4, Withdrawn = 5 }
 
 /// <summary>One person's appointment to a role; in office only between its approval's effective date and its end.</summary>
 public sealed record Appointment(

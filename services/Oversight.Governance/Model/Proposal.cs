@@ -1,6 +1,6 @@
 namespace Oversight.Governance.Model;
 
-public enum ProposalState { Scheduled = 1, Open = 2, AwaitingTally = 3, Passed = 4, Failed = 5, QuorumFailed = 6, Vetoed = 7, Withdrawn = 8 }
+public enum ProposalState { Scheduled = 1, Open = 2, AwaitingTally = 3, Passed = 4, Failed = 5, QuorumFailed = 6, Vetoed = 7, Withdrawn = 8, Cancelled = 9 }
 
 /// <summary>A proposal with the rules frozen on it when it was created, and its tally once closed.</summary>
 public sealed record Proposal(
@@ -14,6 +14,8 @@ public sealed record Proposal(
     IReadOnlyList<string> RelatedParties,
     VotingRules Rules,
     DateTimeOffset? WithdrawnAt,
+    DateTimeOffset? CancelledAt,
+    string? EndReason,
     TallyResult? Tally,
     DateTimeOffset? TalliedAt,
     DateTimeOffset CreatedAt,
@@ -23,6 +25,7 @@ public sealed record Proposal(
 
     public ProposalState StateAt(DateTimeOffset now) =>
         WithdrawnAt is not null ? ProposalState.Withdrawn
+        : CancelledAt is not null ? ProposalState.Cancelled
         : Tally is { } tally ? tally.Outcome switch
         {
             ProposalOutcome.Passed => ProposalState.Passed,

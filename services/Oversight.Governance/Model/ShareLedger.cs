@@ -20,6 +20,16 @@ public sealed record Holding(string HolderId, long OrdinaryShares, long Manageme
 public sealed record CapTable(
     long LedgerSequence, IReadOnlyList<ShareClass> Classes, long OrdinaryOutstanding, long TotalVotingPower, IReadOnlyList<Holding> Holdings);
 
+/// <summary>The ledger as read at one version: its classes and entries, and the cap table they give.</summary>
+public sealed record LedgerSnapshot(long Version, IReadOnlyList<ShareClass> Classes, IReadOnlyList<LedgerEntry> Entries)
+{
+    public CapTable Table => ShareLedger.Derive(Classes, Entries, long.MaxValue);
+
+    /// <summary>The cap table once <paramref name="more"/> are appended.</summary>
+    public CapTable TableWith(IEnumerable<LedgerEntry> more) =>
+        ShareLedger.Derive(Classes, Entries.Concat(more.Select(e => e with { Sequence = long.MaxValue - 1 })), long.MaxValue);
+}
+
 /// <summary>Derives holdings, votes and display percentages from the ledger; nothing of it is stored.</summary>
 public static class ShareLedger
 {
@@ -194,26 +204,123 @@ public sealed record ShareTransfer(
     string Id, string ClassId, string SellerId, string BuyerId, long Quantity, ShareTransferState State, string? ApprovalReason,
     DateTimeOffset RequestedAt, DateTimeOffset? DecidedAt, string? DecisionReason, long? LedgerSequence, long Version);
 
+public enum CapitalChangeKind { Issuance = 1, Cancellation = 2 }
+
+public enum CapitalChangeState { AwaitingRegulator = 1, Settled = 2, Rejected = 3, Lapsed = 4 }
+
+/// <summary>An issuance or cancellation of shares that a passed proposal ordered.</summary>
+public sealed record CapitalChange(
+    string Id, string ProposalId, CapitalChangeKind Kind, IReadOnlyList<Allocation> Allocations, CapitalChangeState State, string? ApprovalReason,
+    DateTimeOffset CreatedAt, DateTimeOffset? DecidedAt, string? DecisionReason, long? LedgerSequence, long Version)
+{
+    public LedgerEntryKind EntryKind => Kind == CapitalChangeKind.Issuance ? LedgerEntryKind.Issuance : LedgerEntryKind.Cancellation;
+
+    /// <summary>The ledger entries it appends, not yet numbered.</summary>
+    public IReadOnlyList<LedgerEntry> Entries(DateTimeOffset at) => Allocations.Select(a => new LedgerEntry(
+        0, EntryKind, a.ClassId, Kind == CapitalChangeKind.Cancellation ? a.HolderId : null, Kind == CapitalChangeKind.Issuance ? a.HolderId : null,
+        a.Quantity, at, $"{(Kind == CapitalChangeKind.Issuance ? "issuance" : "cancellation")} {Id}")).ToList();
+
+    /// <summary>
+    /// Why the ledger cannot take it now, or null: an issuance beyond the authorised shares, or a
+    /// cancellation of more than a holder holds.
+    /// </summary>
+    public string? Obstacle(CapTable table)
+    {
+        // Changes of capital move the ordinary class only (the management share is one, issued at founding).
+        var ordinary = table.Classes.Single(c => c.Kind == ShareClassKind.Ordinary);
+        var quantity = Allocations.Aggregate(Int128.Zero, (sum, a) => sum + a.Quantity);
+        if (Kind == CapitalChangeKind.Issuance && table.OrdinaryOutstanding + quantity > ordinary.Authorised)
+        {
+            return $"{table.OrdinaryOutstanding} shares of '{ordinary.Id}' are outstanding; {quantity} more would exceed the {ordinary.Authorised} authorised";
+        }
+
+        foreach (var allocation in Allocations.Where(_ => Kind == CapitalChangeKind.Cancellation))
+        {
+            var held = table.Holdings.SingleOrDefault(h => h.HolderId == allocation.HolderId)?.OrdinaryShares ?? 0;
+            if (held < allocation.Quantity)
+            {
+                return $"'{allocation.HolderId}' holds {held} shares of '{allocation.ClassId}', fewer than the {allocation.Quantity} to cancel";
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Each organisation's group for the threshold: itself, those it names as affiliates and those that
+/// name it. The relation is symmetric but not transitive, so groups differ from member to member.
+/// </summary>
+public sealed class AffiliationGroups
+{
+    private readonly Dictionary<string, HashSet<string>> groups = new(StringComparer.Ordinal);
+
+    public AffiliationGroups(IEnumerable<(string Id, IReadOnlyList<string> Affiliations)> organisations)
+    {
+        foreach (var (id, affiliations) in organisations)
+        {
+            Of(id).UnionWith(affiliations);
+            foreach (var affiliate in affiliations)
+            {
+                Of(affiliate).Add(id);
+            }
+        }
+    }
+
+    public IReadOnlySet<string> GroupOf(string id) => Of(id);
+
+    private HashSet<string> Of(string id)
+    {
+        if (!groups.TryGetValue(id, out var group))
+        {
+            groups[id] = group = new HashSet<string>(StringComparer.Ordinal) { id };
+        }
+
+        return group;
+    }
+}
+
 /// <summary>The regulatory threshold for holdings, an integer fraction (5/100 by default, inclusive).</summary>
 public sealed class TransferThreshold
 {
+    private const int MaxReasons = 3;
+    private const int MaxReasonLength = 500;
+
     public long Numerator { get; set; } = 5;
     public long Denominator { get; set; } = 100;
 
     /// <summary>
-    /// Why a transfer needs the regulator, or null: a buyer not yet a shareholder, or a buyer whose
-    /// ordinary shares with its affiliates' would reach the threshold. Compared by cross-multiplication.
+    /// Why a change of the ledger from <paramref name="before"/> to <paramref name="after"/> needs the
+    /// regulator, or null. It does when a holder that gains shares is not yet a shareholder, or when a
+    /// holder's ordinary shares with its affiliates' end at or above the threshold and either grew or
+    /// were below it before — so transfers and issuances to a large holder, and cancellations that lift
+    /// another holder over the line, all wait. Compared by cross-multiplication, never rounded.
     /// </summary>
-    public string? ApprovalReason(CapTable table, string buyerId, IReadOnlyCollection<string> buyerGroup, long quantity)
+    public string? ApprovalReason(CapTable before, CapTable after, IEnumerable<string> gainers, AffiliationGroups groups)
     {
-        if (table.Holdings.All(h => h.HolderId != buyerId))
+        var reasons = new List<string>();
+        var was = before.Holdings.ToDictionary(h => h.HolderId, h => h.OrdinaryShares, StringComparer.Ordinal);
+        var now = after.Holdings.ToDictionary(h => h.HolderId, h => h.OrdinaryShares, StringComparer.Ordinal);
+        reasons.AddRange(gainers.Distinct(StringComparer.Ordinal).Where(g => !was.ContainsKey(g)).Select(g => $"'{g}' is not yet a shareholder"));
+        foreach (var holder in after.Holdings.Select(h => h.HolderId))
         {
-            return $"'{buyerId}' is not yet a shareholder";
+            var group = groups.GroupOf(holder);
+            var groupBefore = group.Aggregate(Int128.Zero, (sum, id) => sum + was.GetValueOrDefault(id));
+            var groupAfter = group.Aggregate(Int128.Zero, (sum, id) => sum + now.GetValueOrDefault(id));
+            var reaches = groupAfter * Denominator >= (Int128)after.OrdinaryOutstanding * Numerator;
+            var wasBelow = groupBefore * Denominator < (Int128)before.OrdinaryOutstanding * Numerator;
+            if (reaches && (groupAfter > groupBefore || wasBelow))
+            {
+                reasons.Add($"'{holder}' with its affiliates would hold {groupAfter} of {after.OrdinaryOutstanding} ordinary shares, at or above {Numerator}/{Denominator}");
+            }
         }
 
-        var group = table.Holdings.Where(h => h.HolderId == buyerId || buyerGroup.Contains(h.HolderId)).Aggregate((Int128)quantity, (sum, h) => sum + h.OrdinaryShares);
-        return group * Denominator >= (Int128)table.OrdinaryOutstanding * Numerator
-            ? $"'{buyerId}' with its affiliates would hold {group} of {table.OrdinaryOutstanding} ordinary shares, at or above {Numerator}/{Denominator}"
-            : null;
+        if (reasons.Count == 0)
+        {
+            return null;
+        }
+
+        var text = string.Join("; ", reasons.Take(MaxReasons)) + (reasons.Count > MaxReasons ? $"; and {reasons.Count - MaxReasons} more" : "");
+        return text.Length <= MaxReasonLength ? text : text[..(MaxReasonLength - 1)] + "…";
     }
 }
