@@ -5,51 +5,16 @@ using Oversight.Governance.V1;
 namespace Oversight.Governance.Tests;
 
 /// <summary>Transfers against a founded venture of 6,100 ordinary shares; the threshold is 5 % (305 shares), inclusive.</summary>
-public sealed class ShareTransferTests : IAsyncLifetime
+public sealed class ShareTransferTests : FoundedVentureTests
 {
-    private GovernanceTestHost _host = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _host = await GovernanceTestHost.StartAsync();
-        foreach (var (id, kind) in new[]
-        {
-            ("shopwave", OrganisationKind.Platform), ("paylink", OrganisationKind.Platform), ("dashfood", OrganisationKind.Platform),
-            ("newco", OrganisationKind.Platform), ("state-investor", OrganisationKind.StateInvestor),
-        })
-        {
-            await _host.Organisations().RegisterOrganisationAsync(new RegisterOrganisationRequest { RequestId = id, OrganisationId = id, Kind = kind, Name = id, Jurisdiction = "CN" });
-        }
-
-        await _host.Shares().FoundVentureAsync(new FoundVentureRequest
-        {
-            RequestId = "found",
-            ShareClasses =
-            {
-                new ShareClass { Id = "ordinary", Kind = ShareClassKind.Ordinary, VotesPerShare = 1, Authorised = 10_000, Transferable = true },
-                new ShareClass { Id = "management", Kind = ShareClassKind.Management, VotesPerShare = 0, Authorised = 1 },
-            },
-            Allocations =
-            {
-                new Allocation { HolderId = "shopwave", ClassId = "ordinary", Quantity = 3_000 },
-                new Allocation { HolderId = "paylink", ClassId = "ordinary", Quantity = 2_000 },
-                new Allocation { HolderId = "state-investor", ClassId = "ordinary", Quantity = 1_000 },
-                new Allocation { HolderId = "dashfood", ClassId = "ordinary", Quantity = 100 },
-                new Allocation { HolderId = "state-investor", ClassId = "management", Quantity = 1 },
-            },
-        });
-    }
-
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
-
     private async Task<ShareTransfer> TransferAsync(string seller, string buyer, long quantity, string classId = "ordinary") =>
-        (await _host.Shares(seller, "platform").RequestShareTransferAsync(new RequestShareTransferRequest
+        (await Host.Shares(seller, "platform").RequestShareTransferAsync(new RequestShareTransferRequest
         {
             RequestId = Guid.NewGuid().ToString(), ClassId = classId, BuyerId = buyer, Quantity = quantity,
         })).Transfer;
 
     private async Task<long> HeldAsync(string holder) =>
-        (await _host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.Holdings.SingleOrDefault(h => h.HolderId == holder)?.OrdinaryShares ?? 0;
+        (await Host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.Holdings.SingleOrDefault(h => h.HolderId == holder)?.OrdinaryShares ?? 0;
 
     [Fact]
     public async Task One_share_below_the_threshold_settles_at_once_and_exactly_at_it_waits_for_the_regulator()
@@ -64,7 +29,7 @@ public sealed class ShareTransferTests : IAsyncLifetime
         Assert.Contains("305 of 6100", at.ApprovalReason, StringComparison.Ordinal);
         Assert.Equal(304, await HeldAsync("dashfood"));
 
-        var approved = (await _host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
+        var approved = (await Host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
             new ApproveShareTransferRequest { RequestId = "ok", TransferId = at.Id, Reason = "fit and proper" })).Transfer;
         Assert.Equal((ShareTransferState.Settled, 2L), (approved.State, approved.Version));
         Assert.Equal(305, await HeldAsync("dashfood"));
@@ -78,11 +43,11 @@ public sealed class ShareTransferTests : IAsyncLifetime
         Assert.Equal(ShareTransferState.AwaitingRegulator, transfer.State);
         Assert.Contains("not yet a shareholder", transfer.ApprovalReason, StringComparison.Ordinal);
 
-        var rejected = (await _host.Shares("central-bank", "regulator").RejectShareTransferAsync(
+        var rejected = (await Host.Shares("central-bank", "regulator").RejectShareTransferAsync(
             new RejectShareTransferRequest { RequestId = "no", TransferId = transfer.Id, Reason = "source of funds unclear" })).Transfer;
         Assert.Equal((ShareTransferState.Rejected, "source of funds unclear"), (rejected.State, rejected.DecisionReason));
         Assert.Equal(0, await HeldAsync("newco"));
-        var late = await Assert.ThrowsAsync<RpcException>(() => _host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
+        var late = await Assert.ThrowsAsync<RpcException>(() => Host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
             new ApproveShareTransferRequest { RequestId = "late", TransferId = transfer.Id }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, late.StatusCode);
     }
@@ -90,7 +55,7 @@ public sealed class ShareTransferTests : IAsyncLifetime
     [Fact]
     public async Task Affiliates_holdings_count_towards_the_threshold()
     {
-        await _host.Organisations().UpdateOrganisationAsync(new UpdateOrganisationRequest
+        await Host.Organisations().UpdateOrganisationAsync(new UpdateOrganisationRequest
         {
             RequestId = "aff", OrganisationId = "paylink", Name = "paylink", Jurisdiction = "CN", Affiliations = { "dashfood" },
         });
@@ -105,7 +70,7 @@ public sealed class ShareTransferTests : IAsyncLifetime
         var tooMany = await Assert.ThrowsAsync<RpcException>(() => TransferAsync("dashfood", "shopwave", 101));
         Assert.Equal("INSUFFICIENT_SHARES", tooMany.GetRpcStatus()?.GetDetail<PreconditionFailure>()?.Violations.Single().Type);
 
-        var management = await Assert.ThrowsAsync<RpcException>(() => _host.Shares("state-investor", "state_investor").RequestShareTransferAsync(
+        var management = await Assert.ThrowsAsync<RpcException>(() => Host.Shares("state-investor", "state_investor").RequestShareTransferAsync(
             new RequestShareTransferRequest { RequestId = "m", ClassId = "management", BuyerId = "shopwave", Quantity = 1 }).ResponseAsync);
         Assert.Equal("NOT_TRANSFERABLE", management.GetRpcStatus()?.GetDetail<PreconditionFailure>()?.Violations.Single().Type);
 
@@ -120,7 +85,7 @@ public sealed class ShareTransferTests : IAsyncLifetime
     {
         var first = await TransferAsync("shopwave", "newco", 2_000);
         var second = await TransferAsync("shopwave", "newco", 2_000);
-        var regulator = _host.Shares("central-bank", "regulator");
+        var regulator = Host.Shares("central-bank", "regulator");
         var outcomes = await Task.WhenAll(new[] { first, second }.Select(async t =>
         {
             try
@@ -136,7 +101,7 @@ public sealed class ShareTransferTests : IAsyncLifetime
 
         Assert.Equal(1, outcomes.Count(o => o == StatusCode.OK));
         Assert.Contains(outcomes.Single(o => o != StatusCode.OK), new[] { StatusCode.FailedPrecondition, StatusCode.Aborted });
-        var table = (await _host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable;
+        var table = (await Host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable;
         Assert.Equal(6_100, table.OrdinaryOutstanding);
         Assert.Equal((1_000L, 2_000L), (table.Holdings.Single(h => h.HolderId == "shopwave").OrdinaryShares, table.Holdings.Single(h => h.HolderId == "newco").OrdinaryShares));
         Assert.Equal(10_000, table.Holdings.Sum(h => h.OrdinaryBasisPoints));
@@ -146,16 +111,16 @@ public sealed class ShareTransferTests : IAsyncLifetime
     public async Task Only_the_seller_withdraws_and_only_the_regulator_decides()
     {
         var transfer = await TransferAsync("shopwave", "newco", 10);
-        var notRegulator = await Assert.ThrowsAsync<RpcException>(() => _host.Shares("operator", "operator").ApproveShareTransferAsync(
+        var notRegulator = await Assert.ThrowsAsync<RpcException>(() => Host.Shares("operator", "operator").ApproveShareTransferAsync(
             new ApproveShareTransferRequest { RequestId = "x", TransferId = transfer.Id }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, notRegulator.StatusCode);
-        var notSeller = await Assert.ThrowsAsync<RpcException>(() => _host.Shares("paylink", "platform").CancelShareTransferAsync(
+        var notSeller = await Assert.ThrowsAsync<RpcException>(() => Host.Shares("paylink", "platform").CancelShareTransferAsync(
             new CancelShareTransferRequest { RequestId = "y", TransferId = transfer.Id }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, notSeller.StatusCode);
 
-        var cancelled = (await _host.Shares("shopwave", "platform").CancelShareTransferAsync(
+        var cancelled = (await Host.Shares("shopwave", "platform").CancelShareTransferAsync(
             new CancelShareTransferRequest { RequestId = "z", TransferId = transfer.Id, Reason = "changed our mind" })).Transfer;
         Assert.Equal(ShareTransferState.Cancelled, cancelled.State);
-        Assert.Equal(cancelled, (await _host.Shares("newco", "platform").GetShareTransferAsync(new GetShareTransferRequest { TransferId = transfer.Id })).Transfer);
+        Assert.Equal(cancelled, (await Host.Shares("newco", "platform").GetShareTransferAsync(new GetShareTransferRequest { TransferId = transfer.Id })).Transfer);
     }
 }
