@@ -73,4 +73,22 @@ public static class PageToken
 
         return requested == 0 ? DefaultPageSize : requested;
     }
+
+    /// <summary>
+    /// The page of a list filtered by an enum and keyed by id: the page size and the id to continue
+    /// after ("" for the first page). Throws INVALID_ARGUMENT naming every bad field.
+    /// </summary>
+    public static (int Size, string After) ForFilteredList(string filterField, bool filterKnown, int pageSize, string pageToken)
+    {
+        var violations = new FieldViolations();
+        if (!filterKnown)
+        {
+            violations.Add(filterField, "is not one of the values this field takes");
+        }
+
+        var size = Size(pageSize, violations);
+        var after = Decode(pageToken, 1, violations)?[0] ?? "";
+        violations.ThrowIfAny();
+        return (size, after);
+    }
 }

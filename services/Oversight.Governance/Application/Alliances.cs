@@ -93,7 +93,11 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
         return moved;
     }
 
-    /// <summary>Expires every active or suspended alliance past its validity; returns how many.</summary>
+    /// <summary>
+    /// Expires every alliance past its validity that is active, suspended or still awaiting the
+    /// regulator (it could never become active); returns how many. Only one that had been active
+    /// tells Exchange.
+    /// </summary>
     public async Task<int> ExpireDueAsync(CancellationToken cancellationToken)
     {
         var now = time.UtcNowToMillisecond();
@@ -108,7 +112,7 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
         {
             await using var session = await database.BeginAsync(cancellationToken);
             var current = await alliances.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
-            if (current is not { State: AllianceState.Active or AllianceState.Suspended } || current.ValidUntil > now)
+            if (current is not { State: AllianceState.Active or AllianceState.Suspended or AllianceState.AwaitingRegulator } || current.ValidUntil > now)
             {
                 continue;
             }
@@ -120,11 +124,14 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
             }
 
             await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
-            await Outbox.EnqueueAsync(session, new AllianceExpired
+            if (current.State != AllianceState.AwaitingRegulator)
             {
-                EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
-                AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
-            });
+                await Outbox.EnqueueAsync(session, new AllianceExpired
+                {
+                    EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+                    AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
+                });
+            }
             await session.CommitAsync();
             expired++;
         }

@@ -23,6 +23,9 @@ public static class SystemActor
 /// </summary>
 public sealed class Executives(ExecutiveRepository executives, OrganisationRepository organisations, TimeProvider time)
 {
+    /// <summary>How far before now an effective time may lie and still be read as "now" (the caller's clock may lag).</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+
     /// <summary>Carries out a passed proposal's executive action, in the tally's transaction.</summary>
     public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
     {
@@ -55,7 +58,16 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
     {
         var appointment = await AwaitingAsync(session, caller, id);
         var now = time.UtcNowToMillisecond();
-        var approved = appointment with { State = AppointmentState.Approved, EffectiveFrom = effectiveFrom ?? now, Version = appointment.Version + 1 };
+        if (effectiveFrom < now - ClockSkew)
+        {
+            // A backdated approval would put someone in office on dates nobody approved, beside whoever held the role then.
+            var violations = new FieldViolations();
+            violations.Add("effective_time", "must not be before the approval");
+            violations.ThrowIfAny();
+        }
+
+        var effective = effectiveFrom is { } from && from > now ? from : now;
+        var approved = appointment with { State = AppointmentState.Approved, EffectiveFrom = effective, Version = appointment.Version + 1 };
         try
         {
             await UpdateAsync(session, appointment, approved);

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.Governance.Application;
@@ -51,6 +52,19 @@ public sealed class AllianceGrpcService(
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var alliance = await repository.GetAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("alliance", id!);
         return new GetAllianceResponse { Alliance = ToProto(alliance) };
+    }
+
+    public override async Task<ListAlliancesResponse> ListAlliances(ListAlliancesRequest request, ServerCallContext context)
+    {
+        var (size, after) = PageToken.ForFilteredList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken);
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var state = request.State == V1.AllianceState.Unspecified ? (Model.AllianceState?)null : (Model.AllianceState)request.State;
+        var page = await repository.ListAsync(connection, state, after, size + 1, context.CancellationToken);
+        return new ListAlliancesResponse
+        {
+            Alliances = { page.Take(size).Select(ToProto) },
+            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+        };
     }
 
     private static V1.Alliance ToProto(Model.Alliance alliance) => new()

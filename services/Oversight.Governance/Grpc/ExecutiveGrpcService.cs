@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.Governance.Application;
@@ -54,6 +55,19 @@ public sealed class ExecutiveGrpcService(
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var appointment = await repository.GetAsync(connection, id!, null, context.CancellationToken) ?? throw new NotFoundException("appointment", id!);
         return new GetAppointmentResponse { Appointment = ToProto(appointment) };
+    }
+
+    public override async Task<ListAppointmentsResponse> ListAppointments(ListAppointmentsRequest request, ServerCallContext context)
+    {
+        var (size, after) = PageToken.ForFilteredList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken);
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var state = request.State == V1.AppointmentState.Unspecified ? (Model.AppointmentState?)null : (Model.AppointmentState)request.State;
+        var page = await repository.ListAsync(connection, state, after, size + 1, context.CancellationToken);
+        return new ListAppointmentsResponse
+        {
+            Appointments = { page.Take(size).Select(ToProto) },
+            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+        };
     }
 
     public override async Task<ListExecutivesInOfficeResponse> ListExecutivesInOffice(ListExecutivesInOfficeRequest request, ServerCallContext context)

@@ -148,16 +148,7 @@ public sealed class ProposalGrpcService(
 
     public override async Task<ListProposalsResponse> ListProposals(ListProposalsRequest request, ServerCallContext context)
     {
-        var violations = new FieldViolations();
-        if (!System.Enum.IsDefined(request.State))
-        {
-            violations.Add("state", "is not a proposal state");
-        }
-
-        var size = PageToken.Size(request.PageSize, violations);
-        var after = PageToken.Decode(request.PageToken, 1, violations)?[0] ?? "";
-        violations.ThrowIfAny();
-
+        var (size, after) = PageToken.ForFilteredList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken);
         await using var connection = await database.OpenAsync(context.CancellationToken);
         await RequireReaderAsync(connection, context);
         var state = request.State == V1.ProposalState.Unspecified ? (Model.ProposalState?)null : (Model.ProposalState)request.State;

@@ -153,7 +153,7 @@ public sealed class ShareLedgerGrpcService(
 
     public override async Task<ListShareTransfersResponse> ListShareTransfers(ListShareTransfersRequest request, ServerCallContext context)
     {
-        var (size, after) = ValidateList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
+        var (size, after) = ValidateList(System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var state = request.State == V1.ShareTransferState.Unspecified ? (Model.ShareTransferState?)null : (Model.ShareTransferState)request.State;
         var page = await shares.ListTransfersAsync(connection, state, after, size + 1, context.CancellationToken);
@@ -183,7 +183,7 @@ public sealed class ShareLedgerGrpcService(
 
     public override async Task<ListCapitalChangesResponse> ListCapitalChanges(ListCapitalChangesRequest request, ServerCallContext context)
     {
-        var (size, after) = ValidateList("state", System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
+        var (size, after) = ValidateList(System.Enum.IsDefined(request.State), request.PageSize, request.PageToken, context);
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var state = request.State == V1.CapitalChangeState.Unspecified ? (Model.CapitalChangeState?)null : (Model.CapitalChangeState)request.State;
         var page = await shares.ListCapitalChangesAsync(connection, state, after, size + 1, context.CancellationToken);
@@ -209,24 +209,16 @@ public sealed class ShareLedgerGrpcService(
     }
 
     /// <summary>A list's filter and page, for the operator and the regulator only.</summary>
-    private static (int Size, string After) ValidateList(string stateField, bool stateKnown, int pageSize, string pageToken, ServerCallContext context)
+    private static (int Size, string After) ValidateList(bool stateKnown, int pageSize, string pageToken, ServerCallContext context)
     {
-        var violations = new FieldViolations();
-        if (!stateKnown)
-        {
-            violations.Add(stateField, "is not one of the states");
-        }
-
-        var size = PageToken.Size(pageSize, violations);
-        var after = PageToken.Decode(pageToken, 1, violations)?[0] ?? "";
-        violations.ThrowIfAny();
+        var page = PageToken.ForFilteredList("state", stateKnown, pageSize, pageToken);
         var caller = context.GetCaller();
         if (!caller.IsRegulator && !caller.IsOperator)
         {
             throw new PermissionDeniedException("Lists of transfers and changes of capital are for the operator and the regulator.", "share-ledger");
         }
 
-        return (size, after);
+        return page;
     }
 
     private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;

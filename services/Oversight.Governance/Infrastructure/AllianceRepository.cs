@@ -11,6 +11,12 @@ public sealed class AllianceRepository(GovernanceDatabase database)
     public async Task<Alliance?> GetAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(GovernanceSql.GetAlliance, new { Id = id }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
 
+    public async Task<IReadOnlyList<Alliance>> ListAsync(
+        DbConnection connection, AllianceState? state, string after, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<Row>(new CommandDefinition(GovernanceSql.ListAlliances(database.Dialect),
+            new { State = (int?)state ?? 0, After = after, Limit = limit }, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
+
     public Task<string?> IdOfProposalAsync(DbConnection connection, string proposalId, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<string?>(new CommandDefinition(GovernanceSql.AllianceIdOfProposal, new { ProposalId = proposalId }, cancellationToken: cancellationToken));
 

@@ -6,10 +6,16 @@ using Oversight.Governance.Model;
 namespace Oversight.Governance.Infrastructure;
 
 /// <summary>The SQL of executive appointments.</summary>
-public sealed class ExecutiveRepository
+public sealed class ExecutiveRepository(GovernanceDatabase database)
 {
     public async Task<Appointment?> GetAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(GovernanceSql.GetAppointment, new { Id = id }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
+
+    public async Task<IReadOnlyList<Appointment>> ListAsync(
+        DbConnection connection, AppointmentState? state, string after, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<Row>(new CommandDefinition(GovernanceSql.ListAppointments(database.Dialect),
+            new { State = (int?)state ?? 0, After = after, Limit = limit }, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
 
     public Task<string?> IdOfProposalAsync(DbConnection connection, string proposalId, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<string?>(new CommandDefinition(GovernanceSql.AppointmentIdOfProposal, new { ProposalId = proposalId }, cancellationToken: cancellationToken));

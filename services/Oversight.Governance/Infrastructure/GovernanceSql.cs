@@ -246,6 +246,10 @@ public static class GovernanceSql
 
     public static string GetAppointment => $"SELECT {AppointmentColumns} FROM executive_appointment WHERE id = @Id;";
 
+    public static string ListAppointments(SqlDialect dialect) => dialect.Page(
+        $"SELECT {AppointmentColumns} FROM executive_appointment WHERE (@State = 0 OR state = @State) AND (@After = '' OR id < @After) ORDER BY id DESC",
+        "@Limit");
+
     public static string AppointmentIdOfProposal => "SELECT id FROM executive_appointment WHERE proposal_id = @ProposalId;";
 
     public static string InsertAppointment => """
@@ -275,6 +279,9 @@ public static class GovernanceSql
 
     public static string GetAlliance => $"SELECT {AllianceColumns} FROM alliance WHERE id = @Id;";
 
+    public static string ListAlliances(SqlDialect dialect) => dialect.Page(
+        $"SELECT {AllianceColumns} FROM alliance WHERE (@State = 0 OR state = @State) AND (@After = '' OR id < @After) ORDER BY id DESC", "@Limit");
+
     public static string AllianceIdOfProposal => "SELECT id FROM alliance WHERE proposal_id = @ProposalId;";
 
     public static string InsertAlliance => """
@@ -289,5 +296,5 @@ public static class GovernanceSql
         """;
 
     public static string AlliancesDueForExpiry(SqlDialect dialect) => dialect.Page(
-        "SELECT id FROM alliance WHERE state IN (2, 3) AND valid_until_ms <= @Now ORDER BY valid_until_ms", "@Limit");
+        "SELECT id FROM alliance WHERE state IN (1, 2, 3) AND valid_until_ms <= @Now ORDER BY valid_until_ms", "@Limit");
 }
