@@ -5,6 +5,7 @@ using Oversight.BuildingBlocks.Messaging;
 using Oversight.Contracts;
 using Oversight.Contracts.Consent;
 using Oversight.Contracts.Exchange;
+using Oversight.Testing;
 using RabbitMQ.Client;
 
 namespace Oversight.Consent.Tests;

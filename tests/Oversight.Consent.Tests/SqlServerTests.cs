@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.Consent.V1;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 

@@ -15,7 +15,10 @@ using Oversight.Governance.V1;
 
 namespace Oversight.Governance.Tests;
 
-/// <summary>The Governance module on the test server with a real SQLite file and real gRPC clients over HTTP/2.</summary>
+/// <summary>
+/// The Governance module on the test server with a real SQLite file (or the SQL Server a test names),
+/// the in-memory bus (or RabbitMQ when a test asks), a movable clock, and real gRPC clients over HTTP/2.
+/// </summary>
 public sealed class GovernanceTestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -38,16 +41,20 @@ public sealed class GovernanceTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<GovernanceTestHost> StartAsync()
+    /// <param name="configure">Changes the settings before the host is built (RabbitMQ, SQL Server, …).</param>
+    public static async Task<GovernanceTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
             ["Oversight:Governance:TallyInterval"] = "01:00:00",
-        });
+        };
+        configure?.Invoke(settings);
+
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         builder.Services.AddSingleton<TimeProvider>(time);
@@ -83,6 +90,21 @@ public sealed class GovernanceTestHost : IAsyncDisposable
     {
         await using var connection = await Database.OpenAsync(CancellationToken.None);
         return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql);
+    }
+
+    /// <summary>Waits until the relay, which runs in the background, has published every event in the outbox.</summary>
+    public async Task WaitForOutboxAsync(int timeoutMs = 15000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (await ScalarAsync("SELECT COUNT(*) FROM outbox_message WHERE sent_at_ms IS NULL") > 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Timed out waiting for the relay to publish every event in the outbox.");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private CallInvoker Invoker(string organisationId, string kind)

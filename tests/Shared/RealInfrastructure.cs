@@ -1,9 +1,10 @@
-namespace Oversight.Consent.Tests;
+namespace Oversight.Testing;
 
 /// <summary>
 /// The real servers some tests need. RabbitMQ comes from <c>OVERSIGHT_RABBITMQ</c> (an amqp:// URI)
 /// and SQL Server from <c>OVERSIGHT_SQLSERVER</c> (a connection string). Without them a test is
 /// skipped — except that under CI (<c>CI</c> set) a missing broker fails: CI must run them.
+/// One file, compiled into each test project that needs it (linked from <c>tests/Shared</c>).
 /// </summary>
 internal static class RealInfrastructure
 {
