@@ -115,7 +115,7 @@ public sealed partial class HostProcessTests
         Assert.Contains("astrology", await host.StandardError.ReadToEndAsync(), StringComparison.Ordinal);
     }
 
-    private static Process Start(params string[] arguments)
+    internal static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(HostAssembly);
@@ -136,7 +136,7 @@ public sealed partial class HostProcessTests
         return output;
     }
 
-    private static async Task<List<string>> ReadUntilAsync(Process process, Func<string, bool> last)
+    internal static async Task<List<string>> ReadUntilAsync(Process process, Func<string, bool> last)
     {
         var lines = new List<string>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -153,7 +153,7 @@ public sealed partial class HostProcessTests
         return lines;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -10,10 +10,12 @@ namespace Oversight.Cli;
 /// <summary>The options every command accepts, and how a remote command turns them into a session.</summary>
 internal static class GlobalOptions
 {
-    public static readonly Option<string> Address = new("--address")
+    // Each command calls one service, so one --address suffices; its default is that service's.
+    public static readonly Option<string?> Address = new("--address")
     {
-        Description = "The Consent service; $OVERSIGHT_CONSENT_ADDRESS when set.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OVERSIGHT_CONSENT_ADDRESS") ?? "http://127.0.0.1:5101",
+        Description = "The service the command calls. Default: for consent, registry and receipts, $OVERSIGHT_CONSENT_ADDRESS or "
+            + ServiceEndpoint.Consent.DefaultAddress + "; for the governance commands, $OVERSIGHT_GOVERNANCE_ADDRESS or "
+            + ServiceEndpoint.Governance.DefaultAddress + ".",
         Recursive = true,
     };
 
@@ -39,7 +41,7 @@ internal static class GlobalOptions
     {
         Address.Validators.Add(result =>
         {
-            if (!Uri.TryCreate(result.GetValueOrDefault<string>(), UriKind.Absolute, out _))
+            if (result.GetValueOrDefault<string?>() is { } address && !Uri.TryCreate(address, UriKind.Absolute, out _))
             {
                 result.AddError("--address must be an absolute URL such as http://127.0.0.1:5101.");
             }
@@ -68,15 +70,27 @@ internal static class GlobalOptions
         return new TokenIssuer(AuthOptions.From(configuration), TimeProvider.System).Mint(organisationId, kind, service, lifetime);
     }
 
-    /// <summary>
-    /// Wraps a command that calls the service: opens the channel with the caller's token, and turns
-    /// a failed call into an error message and exit code 1.
-    /// </summary>
+    /// <summary>A command that calls the Consent service.</summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Remote(Func<ParseResult, Session, Task> action) =>
+        Remote(ServiceEndpoint.Consent, action);
+
+    /// <summary>
+    /// Wraps a command that calls a service: opens the channel to it with the caller's token, and
+    /// turns a failed call into an error message and exit code 1.
+    /// </summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Remote(ServiceEndpoint service, Func<ParseResult, Session, Task> action) =>
         async (parse, cancellation) =>
         {
+            var address = parse.GetValue(Address)
+                ?? (Environment.GetEnvironmentVariable(service.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : service.DefaultAddress);
+            if (!Uri.TryCreate(address, UriKind.Absolute, out _))
+            {
+                await Console.Error.WriteLineAsync($"error: ${service.EnvironmentVariable} must be an absolute URL such as {service.DefaultAddress}.");
+                return 1;
+            }
+
             // Plain http:// means HTTP/2 with prior knowledge (h2c), which is what the services speak.
-            using var channel = GrpcChannel.ForAddress(parse.GetRequiredValue(Address));
+            using var channel = GrpcChannel.ForAddress(address);
             CallInvoker invoker = channel.CreateCallInvoker();
             if (BearerToken(parse) is { } token)
             {
@@ -95,6 +109,12 @@ internal static class GlobalOptions
             catch (RpcException exception)
             {
                 Output.Error(exception);
+                if (exception.StatusCode == StatusCode.Unimplemented)
+                {
+                    // The usual cause: an address of the other service (each listens on its own port).
+                    await Console.Error.WriteLineAsync($"  is {address} the {service.Name} service? Give its address with --address or ${service.EnvironmentVariable}.");
+                }
+
                 return 1;
             }
         };
@@ -109,4 +129,12 @@ internal static class GlobalOptions
 
         return parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("OVERSIGHT_TOKEN");
     }
+}
+
+/// <summary>Where a service listens unless --address says otherwise: the host's default port, or an environment variable.</summary>
+internal sealed record ServiceEndpoint(string Name, string EnvironmentVariable, string DefaultAddress)
+{
+    public static readonly ServiceEndpoint Consent = new("Consent", "OVERSIGHT_CONSENT_ADDRESS", "http://127.0.0.1:5101");
+
+    public static readonly ServiceEndpoint Governance = new("Governance", "OVERSIGHT_GOVERNANCE_ADDRESS", "http://127.0.0.1:5102");
 }

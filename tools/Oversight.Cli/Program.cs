@@ -5,8 +5,9 @@ using static Oversight.Cli.GlobalOptions;
 
 // oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json] <command>
 //   token | consent … | registry purposes|categories|mandates | receipts keys
+//   org … | venture … | transfer … | proposal … | executive … | alliance … | mandate … | exchange … | audit governance
 
-var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent service.");
+var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent and Governance services.");
 foreach (var option in GlobalOptions.All)
 {
     root.Options.Add(option);
@@ -87,5 +88,6 @@ root.Subcommands.Add(token);
 root.Subcommands.Add(ConsentCommands.Create());
 root.Subcommands.Add(new Command("registry", "The vocabularies consents are written in.") { purposes, categories, mandates });
 root.Subcommands.Add(new Command("receipts", "Receipt verification keys.") { keys });
+GovernanceCommands.Create().ToList().ForEach(root.Subcommands.Add);
 
 return await root.Parse(args).InvokeAsync();

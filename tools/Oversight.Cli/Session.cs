@@ -1,10 +1,14 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Oversight.Consent.V1;
+using Oversight.Governance.V1;
 
 namespace Oversight.Cli;
 
-/// <summary>One invocation's clients (on a channel carrying the caller's token) and its output.</summary>
+/// <summary>
+/// One invocation's clients (on a channel carrying the caller's token) and its output. The channel
+/// goes to the one service the command calls; only that service's clients are used.
+/// </summary>
 internal sealed class Session(CallInvoker invoker, Output output, CancellationToken cancellation)
 {
     public ConsentService.ConsentServiceClient Consents { get; } = new(invoker);
@@ -12,6 +16,20 @@ internal sealed class Session(CallInvoker invoker, Output output, CancellationTo
     public ConsentRegistryService.ConsentRegistryServiceClient Registry { get; } = new(invoker);
 
     public ConsentReceiptKeyService.ConsentReceiptKeyServiceClient ReceiptKeys { get; } = new(invoker);
+
+    public OrganisationService.OrganisationServiceClient Organisations { get; } = new(invoker);
+
+    public ShareLedgerService.ShareLedgerServiceClient Shares { get; } = new(invoker);
+
+    public ProposalService.ProposalServiceClient Proposals { get; } = new(invoker);
+
+    public ExecutiveService.ExecutiveServiceClient Executives { get; } = new(invoker);
+
+    public AllianceService.AllianceServiceClient Alliances { get; } = new(invoker);
+
+    public RegulatorOrderService.RegulatorOrderServiceClient Orders { get; } = new(invoker);
+
+    public GovernanceAuditService.GovernanceAuditServiceClient GovernanceAudit { get; } = new(invoker);
 
     public Output Output { get; } = output;
 
