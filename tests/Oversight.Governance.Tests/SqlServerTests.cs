@@ -348,4 +348,70 @@ public sealed class SqlServerTests
             Assert.Equal(count, await host.ScalarAsync($"SELECT COUNT(*) FROM outbox_message WHERE message_type = 'Oversight.Contracts.Governance.{type}'"));
         }
     });
+
+    [Fact]
+    public Task Capital_changes_cancellations_and_the_lists_run_on_sql_server() => RunAsync(async host =>
+    {
+        await RegisterAsync(host, ("shopwave", OrganisationKind.Platform), ("paylink", OrganisationKind.Platform), ("dashfood", OrganisationKind.Platform),
+            ("newco", OrganisationKind.Platform), ("state-investor", OrganisationKind.StateInvestor), ("central-bank", OrganisationKind.Regulator));
+        await FoundAsync(host, "found", ("shopwave", 3_000), ("paylink", 2_000), ("state-investor", 1_000), ("dashfood", 100));
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+
+        async Task<V1.Proposal> PassAsync(ProposalAction action)
+        {
+            var now = host.Time.GetUtcNow();
+            var proposal = (await host.Proposals("paylink").CreateProposalAsync(new CreateProposalRequest
+            {
+                RequestId = Guid.NewGuid().ToString(), Category = V1.ProposalCategory.Special, Title = "Change the capital", Action = action,
+                OpenTime = Timestamp.FromDateTimeOffset(now.AddDays(7)), CloseTime = Timestamp.FromDateTimeOffset(now.AddDays(9)),
+            })).Proposal;
+            host.Time.Advance(TimeSpan.FromDays(7));
+            foreach (var holder in new[] { "shopwave", "paylink" })
+            {
+                await host.Proposals(holder).CastBallotAsync(new CastBallotRequest { RequestId = Guid.NewGuid().ToString(), ProposalId = proposal.Id, Choice = V1.VoteChoice.For });
+            }
+
+            host.Time.Advance(TimeSpan.FromDays(2));
+            await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+            return (await host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = proposal.Id })).Proposal;
+        }
+
+        // An issuance to a new holder waits for the regulator; approved, it settles in the ledger.
+        var issued = await PassAsync(new ProposalAction { IssueShares = new IssueShares { Allocations = { new Allocation { HolderId = "newco", ClassId = "ordinary", Quantity = 400 } } } });
+        Assert.Equal(V1.ProposalState.Passed, issued.State);
+        var regulator = host.Shares("central-bank", "regulator");
+        var waiting = (await regulator.GetCapitalChangeAsync(new GetCapitalChangeRequest { CapitalChangeId = issued.CapitalChangeId })).CapitalChange;
+        Assert.Equal((CapitalChangeState.AwaitingRegulator, "newco", 400L), (waiting.State, waiting.Allocations.Single().HolderId, waiting.Allocations.Single().Quantity));
+        var settled = (await regulator.ApproveCapitalChangeAsync(new ApproveCapitalChangeRequest { RequestId = "ok", CapitalChangeId = waiting.Id })).CapitalChange;
+        Assert.Equal(CapitalChangeState.Settled, settled.State);
+        Assert.Equal(6_500, (await host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.OrdinaryOutstanding);
+
+        // A cancellation below the threshold settles when its proposal passes.
+        var cancelled = await PassAsync(new ProposalAction { CancelShares = new CancelShares { Cancellations = { new Allocation { HolderId = "shopwave", ClassId = "ordinary", Quantity = 500 } } } });
+        var change = (await regulator.GetCapitalChangeAsync(new GetCapitalChangeRequest { CapitalChangeId = cancelled.CapitalChangeId })).CapitalChange;
+        Assert.Equal((CapitalChangeKind.Cancellation, CapitalChangeState.Settled), (change.Kind, change.State));
+        Assert.Equal(6_000, (await host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.OrdinaryOutstanding);
+        Assert.Equal(2, (await regulator.ListCapitalChangesAsync(new ListCapitalChangesRequest { State = CapitalChangeState.Settled })).CapitalChanges.Count);
+
+        // The regulator cancels a scheduled proposal; the lists tell the states apart by the clock.
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        var scheduled = (await host.Proposals("paylink").CreateProposalAsync(new CreateProposalRequest
+        {
+            RequestId = "scheduled", Category = V1.ProposalCategory.Ordinary, Title = "A resolution",
+            Action = new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved." } },
+            OpenTime = Timestamp.FromDateTimeOffset(host.Time.GetUtcNow().AddDays(8)), CloseTime = Timestamp.FromDateTimeOffset(host.Time.GetUtcNow().AddDays(9)),
+        })).Proposal;
+        var proposals = host.Proposals("central-bank", "regulator");
+        Assert.Equal(scheduled.Id, Assert.Single((await proposals.ListProposalsAsync(new ListProposalsRequest { State = V1.ProposalState.Scheduled })).Proposals).Id);
+        Assert.Equal(2, (await proposals.ListProposalsAsync(new ListProposalsRequest { State = V1.ProposalState.Passed })).Proposals.Count);
+        await proposals.CancelProposalAsync(new CancelProposalRequest { RequestId = "cancel", ProposalId = scheduled.Id, Reason = "out of order" });
+        Assert.Empty((await proposals.ListProposalsAsync(new ListProposalsRequest { State = V1.ProposalState.Scheduled })).Proposals);
+        var listed = Assert.Single((await proposals.ListProposalsAsync(new ListProposalsRequest { State = V1.ProposalState.Cancelled })).Proposals);
+        Assert.Equal("out of order", listed.EndReason);
+
+        var page = await proposals.ListProposalsAsync(new ListProposalsRequest { PageSize = 2 });
+        var next = await proposals.ListProposalsAsync(new ListProposalsRequest { PageSize = 2, PageToken = page.NextPageToken });
+        Assert.Equal(3, page.Proposals.Concat(next.Proposals).Select(p => p.Id).Distinct().Count());
+        Assert.Equal(scheduled.Id, page.Proposals[0].Id);
+    });
 }
