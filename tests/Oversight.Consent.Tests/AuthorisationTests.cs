@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Oversight.Consent.V1;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 

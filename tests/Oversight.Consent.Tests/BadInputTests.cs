@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.Consent.V1;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.Consent.V1;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 

@@ -2,6 +2,7 @@ using Oversight.Consent.V1;
 using Oversight.Contracts;
 using Oversight.Contracts.Exchange;
 using Oversight.Contracts.Governance;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 

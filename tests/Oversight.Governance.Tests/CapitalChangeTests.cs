@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Oversight.Governance.V1;
+using Oversight.Testing;
 
 namespace Oversight.Governance.Tests;
 
@@ -20,19 +21,6 @@ public sealed class CapitalChangeTests : FoundedVentureTests
 
     private async Task<Dictionary<string, long>> HoldingsAsync() =>
         (await Host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.Holdings.ToDictionary(h => h.HolderId, h => h.OrdinaryShares);
-
-    private static async Task<RpcException> FailsAsync(StatusCode expected, Func<Task> call)
-    {
-        var exception = await Assert.ThrowsAsync<RpcException>(call);
-        Assert.True(expected == exception.StatusCode, $"Expected {expected} but got {exception.StatusCode}: {exception.Status.Detail}");
-        return exception;
-    }
-
-    private static async Task<IReadOnlyList<string>> InvalidFieldsAsync(Func<Task> call)
-    {
-        var exception = await FailsAsync(StatusCode.InvalidArgument, call);
-        return exception.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>()!.FieldViolations.Select(v => v.Field).ToList();
-    }
 
     [Fact]
     public async Task An_issuance_below_the_threshold_settles_when_its_proposal_passes()
@@ -58,13 +46,13 @@ public sealed class CapitalChangeTests : FoundedVentureTests
         Assert.Contains("'paylink' with its affiliates would hold 2010 of 6610", waiting.ApprovalReason, StringComparison.Ordinal);
         Assert.False((await HoldingsAsync()).ContainsKey("newco"));
 
-        await FailsAsync(StatusCode.PermissionDenied, () => Host.Shares().ApproveCapitalChangeAsync(
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Shares().ApproveCapitalChangeAsync(
             new ApproveCapitalChangeRequest { RequestId = "op", CapitalChangeId = id }).ResponseAsync);
         var approved = (await Host.Shares("central-bank", "regulator").ApproveCapitalChangeAsync(
             new ApproveCapitalChangeRequest { RequestId = "ok", CapitalChangeId = id, Reason = "fit and proper" })).CapitalChange;
         Assert.Equal((CapitalChangeState.Settled, "fit and proper"), (approved.State, approved.DecisionReason));
         Assert.Equal((500L, 2_010L), ((await HoldingsAsync())["newco"], (await HoldingsAsync())["paylink"]));
-        await FailsAsync(StatusCode.FailedPrecondition, () => Host.Shares("central-bank", "regulator").ApproveCapitalChangeAsync(
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.Shares("central-bank", "regulator").ApproveCapitalChangeAsync(
             new ApproveCapitalChangeRequest { RequestId = "again", CapitalChangeId = id }).ResponseAsync);
 
         var refused = await PassAsync(Issue(("shopwave", 1)));
@@ -79,15 +67,15 @@ public sealed class CapitalChangeTests : FoundedVentureTests
     [Fact]
     public async Task Outstanding_shares_never_exceed_the_authorised_and_a_change_the_ledger_cannot_take_lapses()
     {
-        Assert.Equal(["action.issue_shares.allocations"], await InvalidFieldsAsync(() => ProposeAsync(Issue(("dashfood", 3_901)), V1.ProposalCategory.Special)));
-        Assert.Equal(["action.cancel_shares.cancellations"], await InvalidFieldsAsync(() => ProposeAsync(Cancel(("dashfood", 101)), V1.ProposalCategory.Special)));
+        Assert.Equal(["action.issue_shares.allocations"], await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(Issue(("dashfood", 3_901)), V1.ProposalCategory.Special)));
+        Assert.Equal(["action.cancel_shares.cancellations"], await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(Cancel(("dashfood", 101)), V1.ProposalCategory.Special)));
 
         // Two issuances, each within the authorised shares on its own: the regulator can settle only one.
         var first = await PassAsync(Issue(("dashfood", 3_000)));
         var second = await PassAsync(Issue(("dashfood", 3_000)));
         var regulator = Host.Shares("central-bank", "regulator");
         await regulator.ApproveCapitalChangeAsync(new ApproveCapitalChangeRequest { RequestId = "a1", CapitalChangeId = first });
-        var full = await FailsAsync(StatusCode.FailedPrecondition, () => regulator.ApproveCapitalChangeAsync(
+        var full = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => regulator.ApproveCapitalChangeAsync(
             new ApproveCapitalChangeRequest { RequestId = "a2", CapitalChangeId = second }).ResponseAsync);
         Assert.Contains("exceed the 10000 authorised", full.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(9_100, (await Host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.OrdinaryOutstanding);
@@ -137,18 +125,18 @@ public sealed class CapitalChangeTests : FoundedVentureTests
     [Fact]
     public async Task Changes_of_capital_need_a_special_proposal_and_well_formed_lines()
     {
-        Assert.Equal(["category"], await InvalidFieldsAsync(() => ProposeAsync(Issue(("dashfood", 1)))));
-        Assert.Equal(["action.issue_shares.allocations"], await InvalidFieldsAsync(() => ProposeAsync(Issue(), V1.ProposalCategory.Special)));
+        Assert.Equal(["category"], await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(Issue(("dashfood", 1)))));
+        Assert.Equal(["action.issue_shares.allocations"], await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(Issue(), V1.ProposalCategory.Special)));
 
         var bad = Issue(("dashfood", 0), ("dashfood", 1), ("bureau", 1));
         bad.IssueShares.Allocations[2].ClassId = "management";
         Assert.Equal(["action.issue_shares.allocations[0].quantity", "action.issue_shares.allocations[1].holder_id"],
-            await InvalidFieldsAsync(() => ProposeAsync(bad, V1.ProposalCategory.Special)));
+            await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(bad, V1.ProposalCategory.Special)));
 
         var wrongKind = Issue(("bureau", 1), ("dashfood", 1));
         wrongKind.IssueShares.Allocations[1].ClassId = "management";
         Assert.Equal(["action.issue_shares.allocations[0].holder_id", "action.issue_shares.allocations[1].class_id"],
-            await InvalidFieldsAsync(() => ProposeAsync(wrongKind, V1.ProposalCategory.ReservedMatter)));
+            await RpcAssert.InvalidFieldsAsync(() => ProposeAsync(wrongKind, V1.ProposalCategory.ReservedMatter)));
     }
 
     [Fact]
@@ -160,21 +148,21 @@ public sealed class CapitalChangeTests : FoundedVentureTests
         await VoteAsync("paylink", proposal.Id, V1.VoteChoice.For);
 
         var regulator = Host.Proposals("central-bank", "regulator");
-        await FailsAsync(StatusCode.PermissionDenied, () => Host.Proposals("operator", "operator").CancelProposalAsync(
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Proposals("operator", "operator").CancelProposalAsync(
             new CancelProposalRequest { RequestId = "c0", ProposalId = proposal.Id, Reason = "no" }).ResponseAsync);
-        Assert.Equal(["reason"], await InvalidFieldsAsync(() => regulator.CancelProposalAsync(new CancelProposalRequest { RequestId = "c1", ProposalId = proposal.Id }).ResponseAsync));
+        Assert.Equal(["reason"], await RpcAssert.InvalidFieldsAsync(() => regulator.CancelProposalAsync(new CancelProposalRequest { RequestId = "c1", ProposalId = proposal.Id }).ResponseAsync));
         var cancelled = (await regulator.CancelProposalAsync(new CancelProposalRequest { RequestId = "c2", ProposalId = proposal.Id, Reason = "unlawful dilution" })).Proposal;
         Assert.Equal((V1.ProposalState.Cancelled, "unlawful dilution"), (cancelled.State, cancelled.EndReason));
 
-        await FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.For));
-        await FailsAsync(StatusCode.FailedPrecondition, () => regulator.CancelProposalAsync(
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.For));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => regulator.CancelProposalAsync(
             new CancelProposalRequest { RequestId = "c3", ProposalId = proposal.Id, Reason = "again" }).ResponseAsync);
         var after = await CloseAsync(proposal.Id);
         Assert.Equal((V1.ProposalState.Cancelled, "", (TallyResult?)null), (after.State, after.CapitalChangeId, after.Tally));
         Assert.Equal(6_100, (await Host.Shares().GetCapTableAsync(new GetCapTableRequest())).CapTable.OrdinaryOutstanding);
 
         var passed = await PassProposalAsync(new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved." } });
-        await FailsAsync(StatusCode.FailedPrecondition, () => regulator.CancelProposalAsync(
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => regulator.CancelProposalAsync(
             new CancelProposalRequest { RequestId = "c4", ProposalId = passed.Id, Reason = "too late" }).ResponseAsync);
     }
 
@@ -196,8 +184,8 @@ public sealed class CapitalChangeTests : FoundedVentureTests
         Assert.Equal("", second.NextPageToken);
         Assert.Equal(passed.Id, Assert.Single((await reader.ListProposalsAsync(new ListProposalsRequest { State = V1.ProposalState.Passed })).Proposals).Id);
         Assert.Equal(4, (await reader.ListProposalsAsync(new ListProposalsRequest())).Proposals.Count);
-        await FailsAsync(StatusCode.PermissionDenied, () => Host.Proposals("bureau", "institution").ListProposalsAsync(new ListProposalsRequest()).ResponseAsync);
-        Assert.Equal(["state", "page_token"], await InvalidFieldsAsync(() => reader.ListProposalsAsync(
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Proposals("bureau", "institution").ListProposalsAsync(new ListProposalsRequest()).ResponseAsync);
+        Assert.Equal(["state", "page_token"], await RpcAssert.InvalidFieldsAsync(() => reader.ListProposalsAsync(
             new ListProposalsRequest { State = (V1.ProposalState)42, PageToken = "not a token" }).ResponseAsync));
 
         var shopwave = Host.Shares("shopwave", "platform");
@@ -209,20 +197,20 @@ public sealed class CapitalChangeTests : FoundedVentureTests
         Assert.Equal(waiting.Id, Assert.Single((await regulator.ListShareTransfersAsync(
             new ListShareTransfersRequest { State = ShareTransferState.AwaitingRegulator })).Transfers).Id);
         Assert.Equal([waiting.Id, settled.Id], (await regulator.ListShareTransfersAsync(new ListShareTransfersRequest())).Transfers.Select(t => t.Id));
-        await FailsAsync(StatusCode.PermissionDenied, () => shopwave.ListShareTransfersAsync(new ListShareTransfersRequest()).ResponseAsync);
-        await FailsAsync(StatusCode.PermissionDenied, () => shopwave.ListCapitalChangesAsync(new ListCapitalChangesRequest()).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => shopwave.ListShareTransfersAsync(new ListShareTransfersRequest()).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => shopwave.ListCapitalChangesAsync(new ListCapitalChangesRequest()).ResponseAsync);
     }
 
     [Fact]
     public async Task The_operator_withdraws_an_appointment_the_regulator_has_not_decided()
     {
         var id = await PassAsync(new ProposalAction { AppointExecutive = new AppointExecutive { PersonName = "Li Wei", Role = "ceo" } });
-        await FailsAsync(StatusCode.PermissionDenied, () => Host.Executives().WithdrawAppointmentAsync(
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Executives().WithdrawAppointmentAsync(
             new WithdrawAppointmentRequest { RequestId = "w0", AppointmentId = id, Reason = "declined" }).ResponseAsync);
         var withdrawn = (await Host.Executives("operator", "operator").WithdrawAppointmentAsync(
             new WithdrawAppointmentRequest { RequestId = "w1", AppointmentId = id, Reason = "the candidate declined" })).Appointment;
         Assert.Equal((AppointmentState.Withdrawn, "the candidate declined"), (withdrawn.State, withdrawn.DecisionReason));
-        await FailsAsync(StatusCode.FailedPrecondition, () => Host.Executives().ApproveAppointmentAsync(
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.Executives().ApproveAppointmentAsync(
             new ApproveAppointmentRequest { RequestId = "a", AppointmentId = id }).ResponseAsync);
         Assert.Empty((await Host.Executives().ListExecutivesInOfficeAsync(new ListExecutivesInOfficeRequest())).Appointments);
     }

@@ -87,13 +87,6 @@ public sealed class SqlServerTests
             },
         }).ResponseAsync;
 
-    private static async Task<RpcException> FailsAsync(StatusCode code, Func<Task> call)
-    {
-        var exception = await Assert.ThrowsAsync<RpcException>(call);
-        Assert.Equal(code, exception.StatusCode);
-        return exception;
-    }
-
     private static string? ViolationType(RpcException exception) =>
         exception.GetRpcStatus()?.GetDetail<PreconditionFailure>()?.Violations.Single().Type;
 
@@ -106,12 +99,12 @@ public sealed class SqlServerTests
         Assert.Equal(first, await operatorClient.RegisterOrganisationAsync(Register("c-platform", OrganisationKind.Platform)));
 
         // The filtered unique index (kind) WHERE kind = 'regulator' refuses a second regulator; the primary key a second id.
-        var second = await FailsAsync(StatusCode.FailedPrecondition,
+        var second = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition,
             () => operatorClient.RegisterOrganisationAsync(Register("other-bank", OrganisationKind.Regulator)).ResponseAsync);
         Assert.Equal("ONE_REGULATOR", ViolationType(second));
         var again = Register("a-platform", OrganisationKind.Platform);
         again.RequestId = "again";
-        await FailsAsync(StatusCode.AlreadyExists, () => operatorClient.RegisterOrganisationAsync(again).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => operatorClient.RegisterOrganisationAsync(again).ResponseAsync);
         Assert.Equal(4, await host.ScalarAsync("SELECT COUNT(*) FROM organisation"));
 
         var updated = (await operatorClient.UpdateOrganisationAsync(new UpdateOrganisationRequest
@@ -120,7 +113,7 @@ public sealed class SqlServerTests
         })).Organisation;
         Assert.Equal((2L, "A Platform Group", "HK", "c-platform"), (updated.Version, updated.Name, updated.Jurisdiction, updated.Affiliations.Single()));
         Assert.Equal(updated, (await operatorClient.GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = "a-platform" })).Organisation);
-        await FailsAsync(StatusCode.Aborted, () => operatorClient.UpdateOrganisationAsync(new UpdateOrganisationRequest
+        await RpcAssert.FailsAsync(StatusCode.Aborted, () => operatorClient.UpdateOrganisationAsync(new UpdateOrganisationRequest
         {
             RequestId = "u2", OrganisationId = "a-platform", ExpectedVersion = 1, Name = "Stale", Jurisdiction = "CN",
         }).ResponseAsync);
@@ -175,7 +168,7 @@ public sealed class SqlServerTests
         Assert.Equal((6_200L, 6_200L), (founded.OrdinaryOutstanding, founded.TotalVotingPower));
         Assert.Equal(10_000, founded.Holdings.Sum(h => h.OrdinaryBasisPoints));
         Assert.Equal(1, founded.Holdings.Single(h => h.HolderId == "state-investor").ManagementShares);
-        var again = await FailsAsync(StatusCode.FailedPrecondition, () => FoundAsync(host, "found-again", ("shopwave", 1)));
+        var again = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FoundAsync(host, "found-again", ("shopwave", 1)));
         Assert.Equal("ALREADY_FOUNDED", ViolationType(again));
 
         var ledger = await host.Shares().ListLedgerEntriesAsync(new ListLedgerEntriesRequest { PageSize = 4 });
@@ -213,7 +206,7 @@ public sealed class SqlServerTests
         Assert.Equal(approved, (await host.Shares("newco", "platform").GetShareTransferAsync(new GetShareTransferRequest { TransferId = pending.Id })).Transfer);
         var afterApproval = await HoldingsAsync();
         Assert.Equal((2_990L, 10L), (afterApproval["shopwave"], afterApproval["newco"]));
-        await FailsAsync(StatusCode.FailedPrecondition, () => host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => host.Shares("central-bank", "regulator").ApproveShareTransferAsync(
             new ApproveShareTransferRequest { RequestId = "approve-again", TransferId = pending.Id }).ResponseAsync);
 
         // Five transfers of 40 race from a seller of 100, each small enough to settle at once: at most
@@ -289,7 +282,7 @@ public sealed class SqlServerTests
         // An ordinary proposal: notice, changeable ballots, the tally after the window.
         var proposal = await ProposeAsync(new ProposalAction { PlainResolution = new PlainResolution { Text = "Resolved: open a Shenzhen office." } }, V1.ProposalCategory.Ordinary);
         Assert.Equal((V1.ProposalState.Scheduled, 1L, 2L), (proposal.State, proposal.Majority.Numerator, proposal.Majority.Denominator));
-        await FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("paylink", proposal.Id, V1.VoteChoice.For));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("paylink", proposal.Id, V1.VoteChoice.For));
         host.Time.Advance(TimeSpan.FromDays(7));
         Assert.Equal(3_000, (await VoteAsync("shopwave", proposal.Id, V1.VoteChoice.For)).Weight);
         await VoteAsync("paylink", proposal.Id, V1.VoteChoice.Against);
@@ -300,7 +293,7 @@ public sealed class SqlServerTests
         Assert.Equal((6_100L, 5_000L, 0L, 1_000L), (closed.Tally.EntitledWeight, closed.Tally.ForWeight, closed.Tally.AgainstWeight, closed.Tally.AbstainWeight));
         Assert.Equal(host.Time.GetUtcNow().ToUnixTimeMilliseconds(), closed.Tally.TallyTime.ToDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.Equal(4, await host.ScalarAsync($"SELECT COUNT(*) FROM ballot WHERE proposal_id = '{proposal.Id}'"));
-        await FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.Against));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => VoteAsync("dashfood", proposal.Id, V1.VoteChoice.Against));
 
         // An executive: appointed by a passed special proposal, in office from the date the regulator approves.
         var appointmentId = (await PassAsync(new ProposalAction { AppointExecutive = new AppointExecutive { PersonName = "Li Wei", Role = "ceo" } })).AppointmentId;
@@ -321,7 +314,7 @@ public sealed class SqlServerTests
 
         // The filtered unique index (role) WHERE state = 2 refuses a second approved holder of the role.
         var rivalId = (await PassAsync(new ProposalAction { AppointExecutive = new AppointExecutive { PersonName = "Zhang Min", Role = "ceo" } })).AppointmentId;
-        var occupied = await FailsAsync(StatusCode.FailedPrecondition, () => host.Executives().ApproveAppointmentAsync(
+        var occupied = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => host.Executives().ApproveAppointmentAsync(
             new ApproveAppointmentRequest { RequestId = "approve-rival", AppointmentId = rivalId }).ResponseAsync);
         Assert.Equal("ROLE_OCCUPIED", ViolationType(occupied));
         Assert.Equal(V1.AppointmentState.AwaitingRegulator,

@@ -1,7 +1,7 @@
 using Google.Rpc;
 using Grpc.Core;
 
-namespace Oversight.Consent.Tests;
+namespace Oversight.Testing;
 
 internal static class RpcAssert
 {
