@@ -166,35 +166,49 @@ public sealed class Proposals(
         var tallied = 0;
         foreach (var id in due)
         {
-            await using var session = await database.BeginAsync(cancellationToken);
-            var proposal = await proposals.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
-            if (proposal is null || proposal.StateAt(now) != ProposalState.AwaitingTally)
+            try
             {
-                continue;
+                tallied += await TallyAsync(id, now, cancellationToken) ? 1 : 0;
             }
-
-            var table = await CapTableAsync(session, proposal.OpensAt);
-            var weights = table.Holdings.ToDictionary(h => h.HolderId, h => h.VotingPower, StringComparer.Ordinal);
-            var management = table.Holdings.FirstOrDefault(h => h.ManagementShares > 0)?.HolderId;
-            var result = Tally.Count(proposal.Category, proposal.Rules, weights, await proposals.CountedBallotsAsync(session, id), proposal.RelatedParties, management);
-            if (await proposals.RecordTallyAsync(session, proposal, result, now))
+            catch (AbortedException)
             {
-                await organisations.AuditAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}",
-                    $"{result.Outcome}: {result.Explanation}", now);
-                if (result.Outcome == ProposalOutcome.Passed)
-                {
-                    var action = V1.ProposalAction.Parser.ParseFrom(proposal.Action);
-                    await executives.CarryOutAsync(session, proposal, action, now);
-                    await alliances.CarryOutAsync(session, proposal, action, now);
-                    await capitalChanges.CarryOutAsync(session, proposal, action, now);
-                }
-
-                await session.CommitAsync();
-                tallied++;
+                // The ledger moved while a passed change of capital was carried out; the next round tallies it again.
             }
         }
 
         return tallied;
+    }
+
+    /// <summary>Tallies one closed proposal and carries out its action if it passed, in one transaction.</summary>
+    private async Task<bool> TallyAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var session = await database.BeginAsync(cancellationToken);
+        var proposal = await proposals.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
+        if (proposal is null || proposal.StateAt(now) != ProposalState.AwaitingTally)
+        {
+            return false;
+        }
+
+        var table = await CapTableAsync(session, proposal.OpensAt);
+        var weights = table.Holdings.ToDictionary(h => h.HolderId, h => h.VotingPower, StringComparer.Ordinal);
+        var management = table.Holdings.FirstOrDefault(h => h.ManagementShares > 0)?.HolderId;
+        var result = Tally.Count(proposal.Category, proposal.Rules, weights, await proposals.CountedBallotsAsync(session, id), proposal.RelatedParties, management);
+        if (!await proposals.RecordTallyAsync(session, proposal, result, now))
+        {
+            return false;
+        }
+
+        await organisations.AuditAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}", $"{result.Outcome}: {result.Explanation}", now);
+        if (result.Outcome == ProposalOutcome.Passed)
+        {
+            var action = V1.ProposalAction.Parser.ParseFrom(proposal.Action);
+            await executives.CarryOutAsync(session, proposal, action, now);
+            await alliances.CarryOutAsync(session, proposal, action, now);
+            await capitalChanges.CarryOutAsync(session, proposal, action, now);
+        }
+
+        await session.CommitAsync();
+        return true;
     }
 
     /// <summary>The cap table from the ledger entries recorded up to <paramref name="at"/>.</summary>
