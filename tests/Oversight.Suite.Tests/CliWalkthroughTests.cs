@@ -52,6 +52,9 @@ public sealed partial class CliWalkthroughTests
 
             var requested = await CliAsync("--as shopwave --kind platform transfer request --buyer dashfood --quantity 100000");
             Assert.StartsWith("AWAITING_REGULATOR", Field(requested, "state"), StringComparison.Ordinal);
+            var queue = await CliAsync($"{Regulator} transfer list --state awaiting_regulator");
+            Assert.Matches($@"^{Field(requested, "transfer")}\s+AWAITING_REGULATOR\s+100,000 ordinary shopwave -> dashfood ", queue);
+            Assert.Single(queue.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             var approved = await CliAsync($"""{Regulator} transfer approve {Field(requested, "transfer")} --reason "fit and proper" """);
             Assert.Equal("SETTLED", Field(approved, "state"));
             var table = await CliAsync("--as dashfood --kind platform venture cap-table");
@@ -75,13 +78,15 @@ public sealed partial class CliWalkthroughTests
             var passed = await ProposalStateAsync(proposal, "PASSED");
             Assert.Equal("for 600,000, against 300,000, abstain 0 of 1,000,000 entitled", Field(passed, "tally"));
 
-            var today = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var appointment = await CliAsync($"""{Regulator} executive approve {Field(passed, "appointment")} --effective "{today}" """);
+            // No --effective: in office from the approval (an earlier time is refused: no backdating).
+            var approving = DateTimeOffset.UtcNow;
+            var appointment = await CliAsync($"{Regulator} executive approve {Field(passed, "appointment")}");
             Assert.Equal("APPROVED", Field(appointment, "state"));
-            Assert.Equal($"{today} 00:00:00Z", Field(appointment, "effective"));
+            var effective = DateTimeOffset.ParseExact(Field(appointment, "effective"), "u", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+            Assert.InRange(effective, approving.AddSeconds(-1), DateTimeOffset.UtcNow);
 
             var inOffice = await CliAsync("--as dashfood --kind platform executive list");
-            Assert.Matches(@"^ceo\s+Li Wei\s+since ", inOffice);
+            Assert.Matches($@"^ceo\s+Li Wei\s+since {Field(appointment, "effective")} ", inOffice);
 
             var audit = await CliAsync($"{Regulator} audit governance --page-size 5");
             Assert.Contains("executive.approved", audit, StringComparison.Ordinal);

@@ -17,7 +17,7 @@ internal static class GovernanceCommands
     private static readonly Option<string?> RequestIdOption = new("--request-id") { Description = "Idempotency key; reuse it to retry safely. Default: a new GUID." };
 
     public static IEnumerable<Command> Create() =>
-        [Organisations(), Venture(), Transfers(), Proposals(), Executives(), Alliances(), Mandates(), Exchange(), Audit()];
+        [Organisations(), Venture(), Transfers(), CapitalChanges(), Proposals(), Executives(), Alliances(), Mandates(), Exchange(), Audit()];
 
     private static Command Organisations()
     {
@@ -220,7 +220,64 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
         }));
 
-        return new Command("transfer", "Transfer shares, and the regulator's approval (Governance).") { request, approve, reject, cancel, get };
+        var state = StateFilter<ShareTransferState>("transfers");
+        var list = new Command("list", "Lists transfers, newest first; --state awaiting_regulator is the regulator's queue (the operator, the regulator).") { state };
+        list.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Shares.ListShareTransfersAsync(
+                new ListShareTransfersRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Transfers, GovernanceOutput.TransferLine));
+        }));
+
+        return new Command("transfer", "Transfer shares, and the regulator's approval (Governance).") { request, approve, reject, cancel, get, list };
+    }
+
+    private static Command CapitalChanges()
+    {
+        var id = new Argument<string>("id") { Description = "The capital change id (from proposal get, once an issuance or cancellation passed)." };
+        var get = new Command("get", "Shows one issuance or cancellation of shares a proposal passed (its holders, the operator, the regulator).") { id };
+        get.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await s.Shares.GetCapitalChangeAsync(
+                new GetCapitalChangeRequest { CapitalChangeId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
+        }));
+
+        var state = StateFilter<CapitalChangeState>("capital changes");
+        var list = new Command("list", "Lists issuances and cancellations of shares, newest first (the operator, the regulator).") { state };
+        list.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Shares.ListCapitalChangesAsync(
+                new ListCapitalChangesRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.CapitalChanges, GovernanceOutput.CapitalChangeLine));
+        }));
+
+        var note = new Option<string?>("--reason") { Description = "A note; at most 500 characters." };
+        var approve = new Command("approve", "Approves a waiting issuance or cancellation and settles it in the ledger (the regulator).") { id, note, RequestIdOption };
+        approve.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await s.Shares.ApproveCapitalChangeAsync(new ApproveCapitalChangeRequest
+            {
+                RequestId = RequestId(parse), CapitalChangeId = parse.GetRequiredValue(id), Reason = parse.GetValue(note) ?? "",
+            }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
+        }));
+
+        var reason = RequiredReason();
+        var reject = new Command("reject", "Rejects a waiting issuance or cancellation (the regulator).") { id, reason, RequestIdOption };
+        reject.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await s.Shares.RejectCapitalChangeAsync(new RejectCapitalChangeRequest
+            {
+                RequestId = RequestId(parse), CapitalChangeId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
+            }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
+        }));
+
+        return new Command("capital-change", "Issuances and cancellations of shares passed by proposal, and the regulator's approval (Governance).")
+        {
+            get, list, approve, reject,
+        };
     }
 
     private static Command Proposals()
@@ -269,7 +326,30 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
         }));
 
-        return new Command("proposal", "Propose, vote and follow the shareholders' resolutions (Governance).") { create, get, vote, withdraw };
+        var cancelReason = RequiredReason();
+        var cancel = new Command("cancel", "Cancels a proposal before its tally: its ballots are not counted and its action is not carried out (the regulator).")
+        {
+            id, cancelReason, RequestIdOption,
+        };
+        cancel.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await s.Proposals.CancelProposalAsync(new CancelProposalRequest
+            {
+                RequestId = RequestId(parse), ProposalId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(cancelReason),
+            }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
+        }));
+
+        var state = StateFilter<ProposalState>("proposals");
+        var list = new Command("list", "Lists proposals, newest first (shareholders, the operator, the regulator).") { state };
+        list.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Proposals.ListProposalsAsync(
+                new ListProposalsRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Proposals, GovernanceOutput.ProposalLine));
+        }));
+
+        return new Command("proposal", "Propose, vote and follow the shareholders' resolutions (Governance).") { create, get, list, vote, withdraw, cancel };
     }
 
     private static Command Executives()
@@ -292,7 +372,16 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
         }));
 
-        var effective = TimeOptions.Time("--effective", "When the approval takes effect. Default: now.");
+        var state = StateFilter<AppointmentState>("appointments");
+        var appointments = new Command("appointments", "Lists appointments in every state, newest first; executive list shows who is in office.") { state };
+        appointments.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Executives.ListAppointmentsAsync(
+                new ListAppointmentsRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Appointments, GovernanceOutput.AppointmentLine));
+        }));
+
+        var effective = TimeOptions.Time("--effective", "When the approval takes effect: now or later, never in the past. Default: now.");
         var approve = new Command("approve", "Approves a passed appointment; the person is in office from --effective (the regulator).") { id, effective, RequestIdOption };
         approve.SetAction(Governance(async (parse, s) =>
         {
@@ -327,7 +416,23 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
         }));
 
-        return new Command("executive", "The venture's executives and the regulator's approval (Governance).") { list, get, approve, reject, revoke };
+        var withdraw = new Command("withdraw", "Withdraws an appointment still awaiting the regulator, say when the person declines (the operator).")
+        {
+            id, reason, RequestIdOption,
+        };
+        withdraw.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await s.Executives.WithdrawAppointmentAsync(new WithdrawAppointmentRequest
+            {
+                RequestId = RequestId(parse), AppointmentId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
+            }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
+        }));
+
+        return new Command("executive", "The venture's executives and the regulator's approval (Governance).")
+        {
+            list, appointments, get, approve, reject, revoke, withdraw,
+        };
     }
 
     private static Command Alliances()
@@ -379,9 +484,18 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
         }));
 
+        var state = StateFilter<AllianceState>("alliances");
+        var list = new Command("list", "Lists alliances, newest first.") { state };
+        list.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Alliances.ListAlliancesAsync(
+                new ListAlliancesRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Alliances, GovernanceOutput.AllianceLine));
+        }));
+
         return new Command("alliance", "Alliances with government-backed institutions and the regulator's decisions (Governance).")
         {
-            get, approve, reject, suspend, resume,
+            get, list, approve, reject, suspend, resume,
         };
     }
 
@@ -502,6 +616,32 @@ internal static class GovernanceCommands
 
     private static Option<string> RequiredReason() => new("--reason") { Description = "Why, 1 to 500 characters.", Required = true };
 
+    /// <summary>
+    /// --state for a list: the state enum's values in lowercase without their prefix (awaiting_regulator,
+    /// settled, …), as the text output prints them in capitals. Unset lists every state.
+    /// </summary>
+    private static Option<TState?> StateFilter<TState>(string listed)
+        where TState : struct, System.Enum
+    {
+        var states = System.Enum.GetValues<TState>().Where(v => !v.Equals(default(TState))).ToDictionary(v => Output.Label(v).ToLowerInvariant());
+        return new Option<TState?>("--state")
+        {
+            Description = $"Only {listed} in this state: {string.Join(", ", states.Keys)}. Default: all.",
+            HelpName = "STATE",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (states.TryGetValue(text.ToLowerInvariant(), out var state))
+                {
+                    return state;
+                }
+
+                result.AddError($"--state '{text}': write one of {string.Join(", ", states.Keys)}.");
+                return null;
+            },
+        };
+    }
+
     private static OrganisationKind OrganisationKindOf(string kind) => System.Enum.Parse<OrganisationKind>(kind.Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
 
     private static ShareClass? ParseShareClass(string text, ArgumentResult result)
@@ -551,6 +691,7 @@ internal static class GovernanceCommands
         return new Allocation { HolderId = parts[0], ClassId = parts[1], Quantity = quantity };
     }
 
-    private static long? Quantity(string text, long minimum) =>
+    /// <summary>A whole number of at least <paramref name="minimum"/>, digits only (no sign, no separators).</summary>
+    public static long? Quantity(string text, long minimum) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum ? value : null;
 }

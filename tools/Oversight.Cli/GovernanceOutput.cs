@@ -77,11 +77,41 @@ internal static class GovernanceOutput
         }
     }
 
+    public static void TransferLine(ShareTransfer transfer) =>
+        Console.WriteLine($"{transfer.Id}  {Label(transfer.State),-18} {Count(transfer.Quantity),12} {transfer.ClassId} {transfer.SellerId} -> {transfer.BuyerId}  "
+            + $"requested {Time(transfer.RequestTime)}" + (transfer.State == ShareTransferState.AwaitingRegulator ? $"  ({transfer.ApprovalReason})" : ""));
+
+    public static void CapitalChangeDetails(CapitalChange change)
+    {
+        Field("capital change", change.Id);
+        Field("state", Label(change.State) + (change.State == CapitalChangeState.AwaitingRegulator ? $": {change.ApprovalReason}" : ""));
+        Field("shares", Shares(change.Kind, change.Allocations));
+        Field("proposal", $"{change.ProposalId}, passed {Time(change.CreateTime)}");
+        if (change.DecideTime is not null)
+        {
+            Field("decided", Time(change.DecideTime) + (change.DecisionReason.Length > 0 ? $": {change.DecisionReason}" : ""));
+        }
+
+        if (change.State != CapitalChangeState.AwaitingRegulator && change.ApprovalReason.Length > 0)
+        {
+            Field("needed regulator", change.ApprovalReason);
+        }
+
+        if (change.LedgerSequence > 0)
+        {
+            Field("ledger sequence", change.LedgerSequence.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    public static void CapitalChangeLine(CapitalChange change) =>
+        Console.WriteLine($"{change.Id}  {Label(change.State),-18} {Shares(change.Kind, change.Allocations)}  passed {Time(change.CreateTime)}"
+            + (change.State == CapitalChangeState.AwaitingRegulator ? $"  ({change.ApprovalReason})" : ""));
+
     public static void ProposalDetails(Proposal proposal)
     {
         Field("proposal", proposal.Id);
         Field("title", proposal.Title);
-        Field("state", Label(proposal.State));
+        Field("state", Label(proposal.State) + (proposal.EndReason.Length > 0 ? $": {proposal.EndReason}" : ""));
         Field("category", $"{Label(proposal.Category)}: majority {Ratio(proposal.Majority)} of for + against, quorum {Ratio(proposal.Quorum)} of entitled votes (rules v{proposal.RuleVersion})");
         Field("action", Action(proposal.Action));
         Field("proposer", proposal.ProposerId);
@@ -106,7 +136,15 @@ internal static class GovernanceOutput
         {
             Field("alliance", proposal.AllianceId);
         }
+
+        if (proposal.CapitalChangeId.Length > 0)
+        {
+            Field("capital change", proposal.CapitalChangeId);
+        }
     }
+
+    public static void ProposalLine(Proposal proposal) =>
+        Console.WriteLine($"{proposal.Id}  {Label(proposal.State),-14} {Label(proposal.Category),-15} voting {Time(proposal.OpenTime)} to {Time(proposal.CloseTime)}  {proposal.Title}");
 
     public static void AppointmentDetails(Appointment appointment)
     {
@@ -126,6 +164,11 @@ internal static class GovernanceOutput
         Field("proposal", appointment.ProposalId);
     }
 
+    public static void AppointmentLine(Appointment appointment) =>
+        Console.WriteLine($"{appointment.Id}  {Label(appointment.State),-18} {appointment.Role,-20} {appointment.PersonName}"
+            + (appointment.EffectiveTime is null ? "" : $"  effective {Time(appointment.EffectiveTime)}")
+            + (appointment.EndTime is null ? "" : $"  ended {Time(appointment.EndTime)}"));
+
     public static void ExecutiveLine(Appointment appointment) =>
         Console.WriteLine($"{appointment.Role,-20} {appointment.PersonName,-24} since {Time(appointment.EffectiveTime)}  appointment {appointment.Id}");
 
@@ -138,6 +181,10 @@ internal static class GovernanceOutput
         Field("proposal", alliance.ProposalId);
         Field("updated", $"{Time(alliance.UpdateTime)} (version {alliance.Version})");
     }
+
+    public static void AllianceLine(Alliance alliance) =>
+        Console.WriteLine($"{alliance.Id}  {Label(alliance.State),-18} {alliance.InstitutionId,-24} "
+            + $"{string.Join(",", alliance.Scope?.Purposes ?? [])}  valid {Time(alliance.Scope?.ValidFrom)} to {Time(alliance.Scope?.ValidUntil)}");
 
     public static void MandateDetails(StatutoryMandate mandate)
     {
@@ -178,8 +225,15 @@ internal static class GovernanceOutput
         ProposalAction.KindOneofCase.RemoveExecutive => $"remove the executive of appointment {action.RemoveExecutive.AppointmentId}",
         ProposalAction.KindOneofCase.FormAlliance => $"form an alliance with {action.FormAlliance.InstitutionId}: {Scope(action.FormAlliance.Scope)}",
         ProposalAction.KindOneofCase.TerminateAlliance => $"terminate alliance {action.TerminateAlliance.AllianceId}",
+        ProposalAction.KindOneofCase.IssueShares => Shares(CapitalChangeKind.Issuance, action.IssueShares.Allocations),
+        ProposalAction.KindOneofCase.CancelShares => Shares(CapitalChangeKind.Cancellation, action.CancelShares.Cancellations),
         _ => action.KindCase.ToString(),
     };
+
+    /// <summary>"issue 50,000 ordinary to dashfood, …" or "cancel 20,000 ordinary of paylink, …".</summary>
+    private static string Shares(CapitalChangeKind kind, IEnumerable<Allocation> allocations) => kind == CapitalChangeKind.Cancellation
+        ? "cancel " + string.Join(", ", allocations.Select(a => $"{Count(a.Quantity)} {a.ClassId} of {a.HolderId}"))
+        : "issue " + string.Join(", ", allocations.Select(a => $"{Count(a.Quantity)} {a.ClassId} to {a.HolderId}"));
 
     private static string Scope(AllianceScope? scope) => scope is null
         ? "-"

@@ -5,7 +5,7 @@ using static Oversight.Cli.GlobalOptions;
 
 // oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json] <command>
 //   token | consent … | registry purposes|categories|mandates | receipts keys
-//   org … | venture … | transfer … | proposal … | executive … | alliance … | mandate … | exchange … | audit governance
+//   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate … | exchange … | audit governance
 
 var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent and Governance services.");
 foreach (var option in GlobalOptions.All)

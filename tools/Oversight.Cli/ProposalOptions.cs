@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Oversight.Governance.V1;
 using Duration = Google.Protobuf.WellKnownTypes.Duration;
 using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
@@ -7,8 +8,9 @@ namespace Oversight.Cli;
 
 /// <summary>
 /// The options of <c>proposal create</c>: category and title, exactly one action (with the
-/// alliance's scope for --form-alliance), the voting window, and the related parties. They are
-/// checked for shape here; the server checks their meaning against the rulebook and the registry.
+/// alliance's scope for --form-alliance, the share class for --issue-shares and --cancel-shares),
+/// the voting window, and the related parties. They are checked for shape here; the server checks
+/// their meaning against the rulebook and the registry.
 /// </summary>
 internal sealed class ProposalOptions
 {
@@ -27,6 +29,27 @@ internal sealed class ProposalOptions
     private readonly Option<string?> _removeExecutive = new("--remove-executive") { Description = "Action: end this appointment.", HelpName = "APPOINTMENT_ID" };
     private readonly Option<string?> _formAlliance = new("--form-alliance") { Description = "Action: form an alliance with this institution, within the scope options below.", HelpName = "INSTITUTION" };
     private readonly Option<string?> _terminateAlliance = new("--terminate-alliance") { Description = "Action: end this alliance.", HelpName = "ALLIANCE_ID" };
+
+    private readonly Option<Allocation[]> _issueShares = new("--issue-shares")
+    {
+        Description = "Action: issue new shares to a holder, such as dashfood:50000; repeat for each holder. Needs --category special or reserved.",
+        HelpName = "HOLDER:QUANTITY",
+        CustomParser = result => [.. result.Tokens.Select(t => ParseHolding("--issue-shares", t.Value, result)).OfType<Allocation>()],
+    };
+
+    private readonly Option<Allocation[]> _cancelShares = new("--cancel-shares")
+    {
+        Description = "Action: cancel shares a holder holds, such as paylink:20000; repeat for each holder. Needs --category special or reserved.",
+        HelpName = "HOLDER:QUANTITY",
+        CustomParser = result => [.. result.Tokens.Select(t => ParseHolding("--cancel-shares", t.Value, result)).OfType<Allocation>()],
+    };
+
+    private readonly Option<string> _shareClass = new("--class")
+    {
+        Description = "With --issue-shares or --cancel-shares: the share class (the venture's ordinary class).",
+        HelpName = "CLASS",
+        DefaultValueFactory = _ => "ordinary",
+    };
 
     private readonly Option<string[]> _purposes = new("--purpose") { Description = "Alliance scope: a purpose data may be used for; repeat for more.", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string[]> _dataCategories = new("--data-category") { Description = "Alliance scope: a data category that may flow; repeat for more.", AllowMultipleArgumentsPerToken = true };
@@ -47,14 +70,14 @@ internal sealed class ProposalOptions
         AllowMultipleArgumentsPerToken = true,
     };
 
-    private Option[] Actions => [_resolution, _rulebookChange, _appointExecutive, _removeExecutive, _formAlliance, _terminateAlliance];
+    private Option[] Actions => [_resolution, _rulebookChange, _appointExecutive, _removeExecutive, _formAlliance, _terminateAlliance, _issueShares, _cancelShares];
 
     private Option[] Scope => [_purposes, _dataCategories, _fields, _identifiedData, _maxRetention, _validFrom, _validUntil];
 
     public void AddTo(Command command)
     {
         Option[] timing = [_openIn, _openTime, _window, _closeTime];
-        foreach (var option in new Option[] { _category, _title }.Concat(Actions).Append(_person).Concat(Scope).Concat(timing).Append(_relatedParties))
+        foreach (var option in new Option[] { _category, _title }.Concat(Actions).Append(_person).Append(_shareClass).Concat(Scope).Concat(timing).Append(_relatedParties))
         {
             command.Options.Add(option);
         }
@@ -67,13 +90,19 @@ internal sealed class ProposalOptions
             if (actions.Count != 1)
             {
                 result.AddError(actions.Count == 0
-                    ? "Give the proposal's action: --resolution, --rulebook-change, --appoint-executive, --remove-executive, --form-alliance or --terminate-alliance."
+                    ? "Give the proposal's action: --resolution, --rulebook-change, --appoint-executive, --remove-executive, --form-alliance, "
+                        + "--terminate-alliance, --issue-shares or --cancel-shares."
                     : $"Give one action per proposal, not {string.Join(" and ", actions)}.");
             }
 
             if (Given(result, _appointExecutive) != Given(result, _person))
             {
                 result.AddError("--appoint-executive ROLE and --person NAME go together.");
+            }
+
+            if (Given(result, _shareClass) && !Given(result, _issueShares) && !Given(result, _cancelShares))
+            {
+                result.AddError("--class names the class of --issue-shares or --cancel-shares and goes with one of them.");
             }
 
             var scope = Scope.Where(o => Given(result, o)).Select(o => o.Name).ToList();
@@ -154,6 +183,16 @@ internal sealed class ProposalOptions
             return new ProposalAction { TerminateAlliance = new TerminateAlliance { AllianceId = allianceId } };
         }
 
+        if (parse.GetValue(_issueShares) is [_, ..] issued)
+        {
+            return new ProposalAction { IssueShares = new IssueShares { Allocations = { InClass(issued, parse) } } };
+        }
+
+        if (parse.GetValue(_cancelShares) is [_, ..] cancelled)
+        {
+            return new ProposalAction { CancelShares = new CancelShares { Cancellations = { InClass(cancelled, parse) } } };
+        }
+
         return new ProposalAction
         {
             FormAlliance = new FormAlliance
@@ -171,5 +210,24 @@ internal sealed class ProposalOptions
                 },
             },
         };
+    }
+
+    private IEnumerable<Allocation> InClass(Allocation[] holdings, ParseResult parse)
+    {
+        var classId = parse.GetRequiredValue(_shareClass);
+        return holdings.Select(h => new Allocation { HolderId = h.HolderId, ClassId = classId, Quantity = h.Quantity });
+    }
+
+    /// <summary>HOLDER:QUANTITY; the class comes from --class.</summary>
+    private static Allocation? ParseHolding(string name, string text, ArgumentResult result)
+    {
+        var parts = text.Split(':');
+        if (parts is not [{ Length: > 0 } holder, var count] || GovernanceCommands.Quantity(count, minimum: 1) is not { } quantity)
+        {
+            result.AddError($"{name} '{text}': write HOLDER:QUANTITY with a whole number of at least 1, such as dashfood:50000.");
+            return null;
+        }
+
+        return new Allocation { HolderId = holder, Quantity = quantity };
     }
 }
