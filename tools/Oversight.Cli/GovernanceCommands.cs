@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
 using Oversight.Governance.V1;
 using static Oversight.Cli.GlobalOptions;
 using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
@@ -88,12 +90,9 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.OrganisationDetails(response.Organisation));
         }));
 
-        var get = new Command("get", "Shows one organisation.") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Organisations.GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.OrganisationDetails(response.Organisation));
-        }));
+        var get = GetCommand("Shows one organisation.", id,
+            (s, organisationId) => s.Organisations.GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = organisationId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.OrganisationDetails(response.Organisation));
 
         var listKind = new Argument<string?>("kind") { Description = "Only organisations of this kind.", Arity = ArgumentArity.ZeroOrOne }.AcceptOnlyFromAmong(kinds);
         var list = new Command("list", "Lists the registered organisations by id.") { listKind };
@@ -181,53 +180,29 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
         }));
 
-        var note = new Option<string?>("--reason") { Description = "A note; at most 500 characters." };
-        var approve = new Command("approve", "Approves a waiting transfer and settles it (the regulator).") { id, note, RequestIdOption };
-        approve.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.ApproveShareTransferAsync(new ApproveShareTransferRequest
-            {
-                RequestId = RequestId(parse), TransferId = parse.GetRequiredValue(id), Reason = parse.GetValue(note) ?? "",
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
-        }));
+        var approve = StateChangeCommand("approve", "Approves a waiting transfer and settles it (the regulator).", id, Note(),
+            (s, requestId, transferId, reason) => s.Shares.ApproveShareTransferAsync(
+                new ApproveShareTransferRequest { RequestId = requestId, TransferId = transferId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.TransferDetails(response.Transfer));
 
-        var reason = RequiredReason();
-        var reject = new Command("reject", "Rejects a waiting transfer (the regulator).") { id, reason, RequestIdOption };
-        reject.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.RejectShareTransferAsync(new RejectShareTransferRequest
-            {
-                RequestId = RequestId(parse), TransferId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
-        }));
+        var reject = StateChangeCommand("reject", "Rejects a waiting transfer (the regulator).", id, RequiredReason(),
+            (s, requestId, transferId, reason) => s.Shares.RejectShareTransferAsync(
+                new RejectShareTransferRequest { RequestId = requestId, TransferId = transferId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.TransferDetails(response.Transfer));
 
-        var cancel = new Command("cancel", "Withdraws your waiting transfer (the seller).") { id, note, RequestIdOption };
-        cancel.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.CancelShareTransferAsync(new CancelShareTransferRequest
-            {
-                RequestId = RequestId(parse), TransferId = parse.GetRequiredValue(id), Reason = parse.GetValue(note) ?? "",
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
-        }));
+        var cancel = StateChangeCommand("cancel", "Withdraws your waiting transfer (the seller).", id, Note(),
+            (s, requestId, transferId, reason) => s.Shares.CancelShareTransferAsync(
+                new CancelShareTransferRequest { RequestId = requestId, TransferId = transferId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.TransferDetails(response.Transfer));
 
-        var get = new Command("get", "Shows one transfer (its parties, the operator, the regulator).") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.GetShareTransferAsync(new GetShareTransferRequest { TransferId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.TransferDetails(response.Transfer));
-        }));
+        var get = GetCommand("Shows one transfer (its parties, the operator, the regulator).", id,
+            (s, transferId) => s.Shares.GetShareTransferAsync(new GetShareTransferRequest { TransferId = transferId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.TransferDetails(response.Transfer));
 
-        var state = StateFilter<ShareTransferState>("transfers");
-        var list = new Command("list", "Lists transfers, newest first; --state awaiting_regulator is the regulator's queue (the operator, the regulator).") { state };
-        list.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await Session.AllPagesAsync(token => s.Shares.ListShareTransfersAsync(
-                new ListShareTransfersRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
-            s.Output.Print(response, () => Output.Lines(response.Transfers, GovernanceOutput.TransferLine));
-        }));
+        var list = ListCommand("list", "Lists transfers, newest first; --state awaiting_regulator is the regulator's queue (the operator, the regulator).",
+            StateFilter<ShareTransferState>("transfers"),
+            (s, state, token) => s.Shares.ListShareTransfersAsync(new ListShareTransfersRequest { State = state, PageToken = token }, cancellationToken: s.Cancellation),
+            response => Output.Lines(response.Transfers, GovernanceOutput.TransferLine));
 
         return new Command("transfer", "Transfer shares, and the regulator's approval (Governance).") { request, approve, reject, cancel, get, list };
     }
@@ -235,44 +210,24 @@ internal static class GovernanceCommands
     private static Command CapitalChanges()
     {
         var id = new Argument<string>("id") { Description = "The capital change id (from proposal get, once an issuance or cancellation passed)." };
-        var get = new Command("get", "Shows one issuance or cancellation of shares a proposal passed (its holders, the operator, the regulator).") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.GetCapitalChangeAsync(
-                new GetCapitalChangeRequest { CapitalChangeId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
-        }));
+        var get = GetCommand("Shows one issuance or cancellation of shares a proposal passed (its holders, the operator, the regulator).", id,
+            (s, capitalChangeId) => s.Shares.GetCapitalChangeAsync(new GetCapitalChangeRequest { CapitalChangeId = capitalChangeId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
 
-        var state = StateFilter<CapitalChangeState>("capital changes");
-        var list = new Command("list", "Lists issuances and cancellations of shares, newest first (the operator, the regulator).") { state };
-        list.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await Session.AllPagesAsync(token => s.Shares.ListCapitalChangesAsync(
-                new ListCapitalChangesRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
-            s.Output.Print(response, () => Output.Lines(response.CapitalChanges, GovernanceOutput.CapitalChangeLine));
-        }));
+        var list = ListCommand("list", "Lists issuances and cancellations of shares, newest first (the operator, the regulator).",
+            StateFilter<CapitalChangeState>("capital changes"),
+            (s, state, token) => s.Shares.ListCapitalChangesAsync(new ListCapitalChangesRequest { State = state, PageToken = token }, cancellationToken: s.Cancellation),
+            response => Output.Lines(response.CapitalChanges, GovernanceOutput.CapitalChangeLine));
 
-        var note = new Option<string?>("--reason") { Description = "A note; at most 500 characters." };
-        var approve = new Command("approve", "Approves a waiting issuance or cancellation and settles it in the ledger (the regulator).") { id, note, RequestIdOption };
-        approve.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.ApproveCapitalChangeAsync(new ApproveCapitalChangeRequest
-            {
-                RequestId = RequestId(parse), CapitalChangeId = parse.GetRequiredValue(id), Reason = parse.GetValue(note) ?? "",
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
-        }));
+        var approve = StateChangeCommand("approve", "Approves a waiting issuance or cancellation and settles it in the ledger (the regulator).", id, Note(),
+            (s, requestId, capitalChangeId, reason) => s.Shares.ApproveCapitalChangeAsync(
+                new ApproveCapitalChangeRequest { RequestId = requestId, CapitalChangeId = capitalChangeId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
 
-        var reason = RequiredReason();
-        var reject = new Command("reject", "Rejects a waiting issuance or cancellation (the regulator).") { id, reason, RequestIdOption };
-        reject.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Shares.RejectCapitalChangeAsync(new RejectCapitalChangeRequest
-            {
-                RequestId = RequestId(parse), CapitalChangeId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
-        }));
+        var reject = StateChangeCommand("reject", "Rejects a waiting issuance or cancellation (the regulator).", id, RequiredReason(),
+            (s, requestId, capitalChangeId, reason) => s.Shares.RejectCapitalChangeAsync(
+                new RejectCapitalChangeRequest { RequestId = requestId, CapitalChangeId = capitalChangeId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.CapitalChangeDetails(response.CapitalChange));
 
         return new Command("capital-change", "Issuances and cancellations of shares passed by proposal, and the regulator's approval (Governance).")
         {
@@ -294,12 +249,9 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
         }));
 
-        var get = new Command("get", "Shows a proposal, with its tally once closed.") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Proposals.GetProposalAsync(new GetProposalRequest { ProposalId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
-        }));
+        var get = GetCommand("Shows a proposal, with its tally once closed.", id,
+            (s, proposalId) => s.Proposals.GetProposalAsync(new GetProposalRequest { ProposalId = proposalId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.ProposalDetails(response.Proposal));
 
         var choice = new Argument<string>("choice") { Description = "for, against or abstain." }.AcceptOnlyFromAmong("for", "against", "abstain");
         var vote = new Command("vote", "Casts or changes your ballot while voting is open; the last one before the close counts.") { id, choice, RequestIdOption };
@@ -315,39 +267,21 @@ internal static class GovernanceCommands
                 Console.WriteLine($"{response.HolderId} voted {Output.Label(response.Choice)} with {response.Weight.ToString("N0", CultureInfo.InvariantCulture)} votes at {Output.Time(response.CastTime)}"));
         }));
 
-        var reason = new Option<string?>("--reason") { Description = "Why; at most 500 characters." };
-        var withdraw = new Command("withdraw", "Withdraws your proposal before voting opens.") { id, reason, RequestIdOption };
-        withdraw.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Proposals.WithdrawProposalAsync(new WithdrawProposalRequest
-            {
-                RequestId = RequestId(parse), ProposalId = parse.GetRequiredValue(id), Reason = parse.GetValue(reason) ?? "",
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
-        }));
+        var withdrawReason = new Option<string?>("--reason") { Description = "Why; at most 500 characters." };
+        var withdraw = StateChangeCommand("withdraw", "Withdraws your proposal before voting opens.", id, withdrawReason,
+            (s, requestId, proposalId, reason) => s.Proposals.WithdrawProposalAsync(
+                new WithdrawProposalRequest { RequestId = requestId, ProposalId = proposalId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.ProposalDetails(response.Proposal));
 
-        var cancelReason = RequiredReason();
-        var cancel = new Command("cancel", "Cancels a proposal before its tally: its ballots are not counted and its action is not carried out (the regulator).")
-        {
-            id, cancelReason, RequestIdOption,
-        };
-        cancel.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Proposals.CancelProposalAsync(new CancelProposalRequest
-            {
-                RequestId = RequestId(parse), ProposalId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(cancelReason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.ProposalDetails(response.Proposal));
-        }));
+        var cancel = StateChangeCommand("cancel", "Cancels a proposal before its tally: its ballots are not counted and its action is not carried out (the regulator).",
+            id, RequiredReason(),
+            (s, requestId, proposalId, reason) => s.Proposals.CancelProposalAsync(
+                new CancelProposalRequest { RequestId = requestId, ProposalId = proposalId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.ProposalDetails(response.Proposal));
 
-        var state = StateFilter<ProposalState>("proposals");
-        var list = new Command("list", "Lists proposals, newest first (shareholders, the operator, the regulator).") { state };
-        list.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await Session.AllPagesAsync(token => s.Proposals.ListProposalsAsync(
-                new ListProposalsRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
-            s.Output.Print(response, () => Output.Lines(response.Proposals, GovernanceOutput.ProposalLine));
-        }));
+        var list = ListCommand("list", "Lists proposals, newest first (shareholders, the operator, the regulator).", StateFilter<ProposalState>("proposals"),
+            (s, state, token) => s.Proposals.ListProposalsAsync(new ListProposalsRequest { State = state, PageToken = token }, cancellationToken: s.Cancellation),
+            response => Output.Lines(response.Proposals, GovernanceOutput.ProposalLine));
 
         return new Command("proposal", "Propose, vote and follow the shareholders' resolutions (Governance).") { create, get, list, vote, withdraw, cancel };
     }
@@ -365,21 +299,14 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => Output.Lines(response.Appointments, GovernanceOutput.ExecutiveLine));
         }));
 
-        var get = new Command("get", "Shows one appointment.") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Executives.GetAppointmentAsync(new GetAppointmentRequest { AppointmentId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
-        }));
+        var get = GetCommand("Shows one appointment.", id,
+            (s, appointmentId) => s.Executives.GetAppointmentAsync(new GetAppointmentRequest { AppointmentId = appointmentId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AppointmentDetails(response.Appointment));
 
-        var state = StateFilter<AppointmentState>("appointments");
-        var appointments = new Command("appointments", "Lists appointments in every state, newest first; executive list shows who is in office.") { state };
-        appointments.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await Session.AllPagesAsync(token => s.Executives.ListAppointmentsAsync(
-                new ListAppointmentsRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
-            s.Output.Print(response, () => Output.Lines(response.Appointments, GovernanceOutput.AppointmentLine));
-        }));
+        var appointments = ListCommand("appointments", "Lists appointments in every state, newest first; executive list shows who is in office.",
+            StateFilter<AppointmentState>("appointments"),
+            (s, state, token) => s.Executives.ListAppointmentsAsync(new ListAppointmentsRequest { State = state, PageToken = token }, cancellationToken: s.Cancellation),
+            response => Output.Lines(response.Appointments, GovernanceOutput.AppointmentLine));
 
         var effective = TimeOptions.Time("--effective", "When the approval takes effect: now or later, never in the past. Default: now.");
         var approve = new Command("approve", "Approves a passed appointment; the person is in office from --effective (the regulator).") { id, effective, RequestIdOption };
@@ -395,39 +322,21 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
         }));
 
-        var reason = RequiredReason();
-        var reject = new Command("reject", "Rejects a passed appointment (the regulator).") { id, reason, RequestIdOption };
-        reject.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Executives.RejectAppointmentAsync(new RejectAppointmentRequest
-            {
-                RequestId = RequestId(parse), AppointmentId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
-        }));
+        var reject = StateChangeCommand("reject", "Rejects a passed appointment (the regulator).", id, RequiredReason(),
+            (s, requestId, appointmentId, reason) => s.Executives.RejectAppointmentAsync(
+                new RejectAppointmentRequest { RequestId = requestId, AppointmentId = appointmentId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AppointmentDetails(response.Appointment));
 
-        var revoke = new Command("revoke", "Revokes an approved appointment, ending it (the regulator).") { id, reason, RequestIdOption };
-        revoke.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Executives.RevokeAppointmentAsync(new RevokeAppointmentRequest
-            {
-                RequestId = RequestId(parse), AppointmentId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
-        }));
+        var revoke = StateChangeCommand("revoke", "Revokes an approved appointment, ending it (the regulator).", id, RequiredReason(),
+            (s, requestId, appointmentId, reason) => s.Executives.RevokeAppointmentAsync(
+                new RevokeAppointmentRequest { RequestId = requestId, AppointmentId = appointmentId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AppointmentDetails(response.Appointment));
 
-        var withdraw = new Command("withdraw", "Withdraws an appointment still awaiting the regulator, say when the person declines (the operator).")
-        {
-            id, reason, RequestIdOption,
-        };
-        withdraw.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Executives.WithdrawAppointmentAsync(new WithdrawAppointmentRequest
-            {
-                RequestId = RequestId(parse), AppointmentId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AppointmentDetails(response.Appointment));
-        }));
+        var withdraw = StateChangeCommand("withdraw", "Withdraws an appointment still awaiting the regulator, say when the person declines (the operator).",
+            id, RequiredReason(),
+            (s, requestId, appointmentId, reason) => s.Executives.WithdrawAppointmentAsync(
+                new WithdrawAppointmentRequest { RequestId = requestId, AppointmentId = appointmentId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AppointmentDetails(response.Appointment));
 
         return new Command("executive", "The venture's executives and the regulator's approval (Governance).")
         {
@@ -438,12 +347,9 @@ internal static class GovernanceCommands
     private static Command Alliances()
     {
         var id = new Argument<string>("id") { Description = "The alliance id (from proposal get, once the alliance passed)." };
-        var get = new Command("get", "Shows one alliance and its scope.") { id };
-        get.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Alliances.GetAllianceAsync(new GetAllianceRequest { AllianceId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
-        }));
+        var get = GetCommand("Shows one alliance and its scope.", id,
+            (s, allianceId) => s.Alliances.GetAllianceAsync(new GetAllianceRequest { AllianceId = allianceId }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AllianceDetails(response.Alliance));
 
         var approve = new Command("approve", "Approves a passed alliance: it becomes ACTIVE (the regulator).") { id, RequestIdOption };
         approve.SetAction(Governance(async (parse, s) =>
@@ -453,45 +359,24 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
         }));
 
-        var reason = RequiredReason();
-        var reject = new Command("reject", "Rejects a passed alliance (the regulator).") { id, reason, RequestIdOption };
-        reject.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Alliances.RejectAllianceAsync(new RejectAllianceRequest
-            {
-                RequestId = RequestId(parse), AllianceId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
-        }));
+        var reject = StateChangeCommand("reject", "Rejects a passed alliance (the regulator).", id, RequiredReason(),
+            (s, requestId, allianceId, reason) => s.Alliances.RejectAllianceAsync(
+                new RejectAllianceRequest { RequestId = requestId, AllianceId = allianceId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AllianceDetails(response.Alliance));
 
-        var suspend = new Command("suspend", "Suspends an active alliance: its data access stops at once (the regulator).") { id, reason, RequestIdOption };
-        suspend.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Alliances.SuspendAllianceAsync(new SuspendAllianceRequest
-            {
-                RequestId = RequestId(parse), AllianceId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
-        }));
+        var suspend = StateChangeCommand("suspend", "Suspends an active alliance: its data access stops at once (the regulator).", id, RequiredReason(),
+            (s, requestId, allianceId, reason) => s.Alliances.SuspendAllianceAsync(
+                new SuspendAllianceRequest { RequestId = requestId, AllianceId = allianceId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AllianceDetails(response.Alliance));
 
-        var resume = new Command("resume", "Resumes a suspended alliance (the regulator).") { id, reason, RequestIdOption };
-        resume.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Alliances.ResumeAllianceAsync(new ResumeAllianceRequest
-            {
-                RequestId = RequestId(parse), AllianceId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.AllianceDetails(response.Alliance));
-        }));
+        var resume = StateChangeCommand("resume", "Resumes a suspended alliance (the regulator).", id, RequiredReason(),
+            (s, requestId, allianceId, reason) => s.Alliances.ResumeAllianceAsync(
+                new ResumeAllianceRequest { RequestId = requestId, AllianceId = allianceId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.AllianceDetails(response.Alliance));
 
-        var state = StateFilter<AllianceState>("alliances");
-        var list = new Command("list", "Lists alliances, newest first.") { state };
-        list.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await Session.AllPagesAsync(token => s.Alliances.ListAlliancesAsync(
-                new ListAlliancesRequest { State = parse.GetValue(state) ?? default, PageToken = token }, cancellationToken: s.Cancellation));
-            s.Output.Print(response, () => Output.Lines(response.Alliances, GovernanceOutput.AllianceLine));
-        }));
+        var list = ListCommand("list", "Lists alliances, newest first.", StateFilter<AllianceState>("alliances"),
+            (s, state, token) => s.Alliances.ListAlliancesAsync(new ListAlliancesRequest { State = state, PageToken = token }, cancellationToken: s.Cancellation),
+            response => Output.Lines(response.Alliances, GovernanceOutput.AllianceLine));
 
         return new Command("alliance", "Alliances with government-backed institutions and the regulator's decisions (Governance).")
         {
@@ -529,16 +414,10 @@ internal static class GovernanceCommands
         }));
 
         var id = new Argument<string>("id") { Description = "The mandate id." };
-        var reason = RequiredReason();
-        var repeal = new Command("repeal", "Repeals a statutory mandate at once (the regulator).") { id, reason, RequestIdOption };
-        repeal.SetAction(Governance(async (parse, s) =>
-        {
-            var response = await s.Orders.RepealStatutoryMandateAsync(new RepealStatutoryMandateRequest
-            {
-                RequestId = RequestId(parse), MandateId = parse.GetRequiredValue(id), Reason = parse.GetRequiredValue(reason),
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () => GovernanceOutput.MandateDetails(response.Mandate));
-        }));
+        var repeal = StateChangeCommand("repeal", "Repeals a statutory mandate at once (the regulator).", id, RequiredReason(),
+            (s, requestId, mandateId, reason) => s.Orders.RepealStatutoryMandateAsync(
+                new RepealStatutoryMandateRequest { RequestId = requestId, MandateId = mandateId, Reason = reason }, cancellationToken: s.Cancellation),
+            response => GovernanceOutput.MandateDetails(response.Mandate));
 
         var list = new Command("list", "Lists the statutory mandates, in force or repealed, oldest first.");
         list.SetAction(Governance(async (_, s) =>
@@ -614,7 +493,65 @@ internal static class GovernanceCommands
 
     private static string RequestId(ParseResult parse) => parse.GetValue(RequestIdOption) ?? Guid.NewGuid().ToString();
 
-    private static Option<string> RequiredReason() => new("--reason") { Description = "Why, 1 to 500 characters.", Required = true };
+    // string? like the optional notes, so StateChangeCommand takes either; being required, it is never null once parsed.
+    private static Option<string?> RequiredReason() => new("--reason") { Description = "Why, 1 to 500 characters.", Required = true };
+
+    private static Option<string?> Note() => new("--reason") { Description = "A note; at most 500 characters." };
+
+    /// <summary>
+    /// A command that moves one thing to another state: &lt;id&gt;, a --reason (required, or an optional
+    /// note sent empty when not given) and --request-id; it makes one call and prints what comes back.
+    /// </summary>
+    private static Command StateChangeCommand<TResponse>(
+        string name,
+        string description,
+        Argument<string> id,
+        Option<string?> reason,
+        Func<Session, string, string, string, AsyncUnaryCall<TResponse>> call,
+        Action<TResponse> print)
+        where TResponse : IMessage
+    {
+        var command = new Command(name, description) { id, reason, RequestIdOption };
+        command.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await call(s, RequestId(parse), parse.GetRequiredValue(id), parse.GetValue(reason) ?? "");
+            s.Output.Print(response, () => print(response));
+        }));
+        return command;
+    }
+
+    /// <summary>A <c>get</c> command: shows the one thing with that &lt;id&gt;.</summary>
+    private static Command GetCommand<TResponse>(string description, Argument<string> id, Func<Session, string, AsyncUnaryCall<TResponse>> call, Action<TResponse> print)
+        where TResponse : IMessage
+    {
+        var command = new Command("get", description) { id };
+        command.SetAction(Governance(async (parse, s) =>
+        {
+            var response = await call(s, parse.GetRequiredValue(id));
+            s.Output.Print(response, () => print(response));
+        }));
+        return command;
+    }
+
+    /// <summary>A command that lists every page, filtered by --state (see <see cref="StateFilter"/>); unset sends the unspecified state.</summary>
+    private static Command ListCommand<TState, TResponse>(
+        string name,
+        string description,
+        Option<TState?> state,
+        Func<Session, TState, string, AsyncUnaryCall<TResponse>> page,
+        Action<TResponse> print)
+        where TState : struct, System.Enum
+        where TResponse : IMessage<TResponse>
+    {
+        var command = new Command(name, description) { state };
+        command.SetAction(Governance(async (parse, s) =>
+        {
+            var filter = parse.GetValue(state) ?? default;
+            var response = await Session.AllPagesAsync(token => page(s, filter, token));
+            s.Output.Print(response, () => print(response));
+        }));
+        return command;
+    }
 
     /// <summary>
     /// --state for a list: the state enum's values in lowercase without their prefix (awaiting_regulator,
