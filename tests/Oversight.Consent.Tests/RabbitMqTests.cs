@@ -166,6 +166,47 @@ public sealed class RabbitMqTests
         Assert.Equal(0, await ScalarAsync(host, "SELECT COUNT(*) FROM disclosure"));
     }
 
+    [Fact]
+    public async Task Stopping_under_traffic_faults_nothing_and_the_next_start_finishes_the_backlog()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        var data = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        const string errorQueue = "consent-organisation-registered_error";
+        var faultedBefore = await QueueDepthAsync(broker, errorQueue);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var events = Enumerable.Range(0, 400).Select(i => new Oversight.Contracts.Governance.OrganisationRegistered
+        {
+            EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Governance, Version = 1,
+            OrganisationId = $"stop-{run}-{i}", Kind = "platform", Name = $"Stop {i}", Jurisdiction = "CN",
+        }).ToList();
+
+        var first = await StartAsync(broker, data);
+        await WaitForConsumersAsync();
+        foreach (var message in events)
+        {
+            await first.PublishAsync(message);
+        }
+
+        await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(first, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") > 20,
+            "some of the backlog is consumed");
+        var consumedBeforeStop = await ScalarAsync(first, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'");
+        await first.DisposeAsync();
+        Assert.True(consumedBeforeStop < events.Count, "the first host consumed the whole backlog; nothing was in flight when it stopped");
+
+        // MassTransit keeps its log context in an AsyncLocal: the second host starts outside this flow,
+        // or it would find the first host's disposed logger factory.
+        Task<ConsentTestHost> starting;
+        using (ExecutionContext.SuppressFlow())
+        {
+            starting = Task.Run(() => StartAsync(broker, data));
+        }
+
+        await using var second = await starting;
+        await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(second, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") == events.Count,
+            "the next start consumes the rest", 60000);
+        Assert.Equal(faultedBefore, await QueueDepthAsync(broker, errorQueue));
+    }
+
     // The receive endpoints bind their queues asynchronously after start.
     private static Task WaitForConsumersAsync() => Task.Delay(1500);
 
