@@ -91,4 +91,15 @@ public static class PageToken
         violations.ThrowIfAny();
         return (size, after);
     }
+
+    /// <summary>
+    /// The token of the page after <paramref name="fetched"/>, read with one row more than
+    /// <paramref name="size"/> to learn whether there is one: the key of the last row answered, or
+    /// "" on the last page.
+    /// </summary>
+    public static string Next<T>(IReadOnlyList<T> fetched, int size, Func<T, string> key) => fetched.Count > size ? Encode(key(fetched[size - 1])) : "";
+
+    /// <summary>As <see cref="Next{T}(IReadOnlyList{T}, int, Func{T, string})"/>, keyed by a sequence number.</summary>
+    public static string Next<T>(IReadOnlyList<T> fetched, int size, Func<T, long> sequence) =>
+        fetched.Count > size ? EncodeSequence(sequence(fetched[size - 1])) : "";
 }

@@ -35,10 +35,7 @@ public sealed class AuditGrpcService(ConsentDatabase database, ConsentRepository
             Resource = d.Resource,
             Reason = d.Reason,
         }));
-        if (page.Count > size)
-        {
-            response.NextPageToken = PageToken.EncodeSequence(page[size - 1].Sequence);
-        }
+        response.NextPageToken = PageToken.Next(page, size, d => d.Sequence);
 
         return response;
     }

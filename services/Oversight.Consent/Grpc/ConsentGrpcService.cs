@@ -125,10 +125,7 @@ public sealed class ConsentGrpcService(
             EventTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(c.ChangedAt),
             Version = c.Version,
         }));
-        if (changes.Count > size)
-        {
-            response.NextPageToken = PageToken.EncodeSequence(changes[size - 1].Sequence);
-        }
+        response.NextPageToken = PageToken.Next(changes, size, c => c.Sequence);
 
         return response;
     }

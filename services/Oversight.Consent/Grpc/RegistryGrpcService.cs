@@ -19,7 +19,7 @@ public sealed class RegistryGrpcService(ConsentDatabase database, ConsentReposit
             .Where(p => after is null || string.CompareOrdinal(p.Id, after) > 0).Take(size + 1).ToList();
         var response = new ListPurposesResponse();
         response.Purposes.AddRange(page.Take(size).Select(p => new V1.Purpose { Id = p.Id, DisplayName = p.DisplayName, Description = p.Description }));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Id);
         return response;
     }
 
@@ -38,7 +38,7 @@ public sealed class RegistryGrpcService(ConsentDatabase database, ConsentReposit
             Sensitive = c.Sensitive,
             Description = c.Description,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Id);
         return response;
     }
 
@@ -59,7 +59,7 @@ public sealed class RegistryGrpcService(ConsentDatabase database, ConsentReposit
             ValidUntil = m.ValidUntil is { } until ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(until) : null,
             RepealTime = m.RepealedAt is { } repealed ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(repealed) : null,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Id);
         return response;
     }
 

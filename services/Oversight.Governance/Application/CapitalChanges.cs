@@ -17,8 +17,8 @@ namespace Oversight.Governance.Application;
 /// </summary>
 public sealed class CapitalChanges(ShareRepository shares, OrganisationRepository organisations, TimeProvider time, IOptions<GovernanceOptions> options)
 {
-    /// <summary>Checks a proposed change against the ledger as it stands; it is checked again when it passes.</summary>
-    public async Task ValidateAsync(DbSession session, ProposalCategory category, V1.ProposalAction action, FieldViolations violations)
+    /// <summary>Checks a proposed change against the cap table as it stands; it is checked again when it passes.</summary>
+    public async Task ValidateAsync(DbSession session, ProposalCategory category, V1.ProposalAction action, CapTable current, FieldViolations violations)
     {
         if (Ordered(action) is not var (kind, allocations, field))
         {
@@ -30,8 +30,7 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
             violations.Add("category", "issuing or cancelling shares needs a special proposal (or a reserved matter)");
         }
 
-        var ledger = await shares.SnapshotAsync(session);
-        var ordinary = ledger.Classes.Single(c => c.Kind == ShareClassKind.Ordinary);
+        var ordinary = current.Classes.Single(c => c.Kind == ShareClassKind.Ordinary);
         var before = violations.Items.Count;
         for (var i = 0; i < allocations.Count; i++)
         {
@@ -47,7 +46,7 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
             }
         }
 
-        if (violations.Items.Count == before && Change("", "", kind, allocations, DateTimeOffset.UnixEpoch).Obstacle(ledger.Table) is { } obstacle)
+        if (violations.Items.Count == before && Change("", "", kind, allocations, DateTimeOffset.UnixEpoch).Obstacle(current) is { } obstacle)
         {
             violations.Add(field, obstacle);
         }

@@ -70,7 +70,7 @@ public sealed class Proposals(
             }
         }
 
-        await capitalChanges.ValidateAsync(session, category, parsed, violations);
+        await capitalChanges.ValidateAsync(session, category, parsed, current, violations);
         if (current.Holdings.Where(h => h.VotingPower > 0).All(h => relatedParties.Contains(h.HolderId)))
         {
             violations.Add("related_parties", "would recuse every holder with votes: nobody could vote");

@@ -63,7 +63,7 @@ public sealed class AllianceGrpcService(
         return new ListAlliancesResponse
         {
             Alliances = { page.Take(size).Select(ToProto) },
-            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+            NextPageToken = PageToken.Next(page, size, p => p.Id),
         };
     }
 

@@ -66,7 +66,7 @@ public sealed class ExecutiveGrpcService(
         return new ListAppointmentsResponse
         {
             Appointments = { page.Take(size).Select(ToProto) },
-            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+            NextPageToken = PageToken.Next(page, size, p => p.Id),
         };
     }
 

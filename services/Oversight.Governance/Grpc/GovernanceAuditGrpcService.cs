@@ -35,7 +35,7 @@ public sealed class GovernanceAuditGrpcService(GovernanceDatabase database, Orde
             Target = e.Target,
             Detail = e.Detail,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.EncodeSequence(page[size - 1].Sequence) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Sequence);
         return response;
     }
 }

@@ -101,7 +101,7 @@ public sealed class OrganisationGrpcService(
         var page = await repository.ListAsync(connection, kind, after, size + 1, null, context.CancellationToken);
         var response = new ListOrganisationsResponse();
         response.Organisations.AddRange(page.Take(size).Select(ToProto));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Id);
         return response;
     }
 

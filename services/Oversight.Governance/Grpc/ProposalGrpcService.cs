@@ -153,7 +153,7 @@ public sealed class ProposalGrpcService(
         await RequireReaderAsync(connection, context);
         var state = request.State == V1.ProposalState.Unspecified ? (Model.ProposalState?)null : (Model.ProposalState)request.State;
         var page = await repository.ListAsync(connection, state, time.GetUtcNow(), after, size + 1, context.CancellationToken);
-        var response = new ListProposalsResponse { NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "" };
+        var response = new ListProposalsResponse { NextPageToken = PageToken.Next(page, size, p => p.Id) };
         foreach (var proposal in page.Take(size))
         {
             response.Proposals.Add(await WithOutcomeAsync(connection, proposal, context.CancellationToken));

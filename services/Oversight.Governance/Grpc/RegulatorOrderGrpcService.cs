@@ -57,7 +57,7 @@ public sealed class RegulatorOrderGrpcService(
         var page = await repository.ListMandatesAsync(connection, after, size + 1, context.CancellationToken);
         var response = new ListStatutoryMandatesResponse();
         response.Mandates.AddRange(page.Take(size).Select(ToProto));
-        response.NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Id);
         return response;
     }
 

@@ -93,7 +93,7 @@ public sealed class ShareLedgerGrpcService(
             RecordTime = Timestamp.FromDateTimeOffset(e.RecordedAt),
             Reason = e.Reason,
         }));
-        response.NextPageToken = page.Count > size ? PageToken.EncodeSequence(page[size - 1].Sequence) : "";
+        response.NextPageToken = PageToken.Next(page, size, p => p.Sequence);
         return response;
     }
 
@@ -160,7 +160,7 @@ public sealed class ShareLedgerGrpcService(
         return new ListShareTransfersResponse
         {
             Transfers = { page.Take(size).Select(ToProto) },
-            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+            NextPageToken = PageToken.Next(page, size, p => p.Id),
         };
     }
 
@@ -190,7 +190,7 @@ public sealed class ShareLedgerGrpcService(
         return new ListCapitalChangesResponse
         {
             CapitalChanges = { page.Take(size).Select(ToProto) },
-            NextPageToken = page.Count > size ? PageToken.Encode(page[size - 1].Id) : "",
+            NextPageToken = PageToken.Next(page, size, p => p.Id),
         };
     }
 

@@ -42,10 +42,10 @@ public sealed class ShareRepository(GovernanceDatabase database)
         (await connection.QueryAsync<ClassRow>(new CommandDefinition(GovernanceSql.ShareClasses, transaction: transaction, cancellationToken: cancellationToken)))
         .Select(r => new ShareClass(r.Id, (ShareClassKind)r.Kind, r.VotesPerShare, r.Authorised, r.Transferable != 0)).ToList();
 
-    public Task<long> LedgerVersionAsync(DbSession session) => session.ExecuteScalarAsync<long>(GovernanceSql.LedgerVersion);
+    private static Task<long> LedgerVersionAsync(DbSession session) => session.ExecuteScalarAsync<long>(GovernanceSql.LedgerVersion);
 
     /// <summary>False when another ledger append committed since <paramref name="expected"/> was read.</summary>
-    public async Task<bool> BumpLedgerVersionAsync(DbSession session, long expected) =>
+    private static async Task<bool> BumpLedgerVersionAsync(DbSession session, long expected) =>
         await session.ExecuteAsync(GovernanceSql.BumpLedgerVersion, new { Expected = expected }) == 1;
 
     /// <summary>The ledger as one consistent read, with the version a later append must still find.</summary>
