@@ -39,6 +39,12 @@ public abstract class SqlDialect
     /// <summary>True when the database was too busy to take the write (lock or deadlock).</summary>
     public abstract bool IsContention(DbException exception);
 
+    /// <summary>
+    /// True when the same statement may succeed later without any change to the request: the
+    /// store is busy, unreachable, out of space or briefly read-only. Contention is one case.
+    /// </summary>
+    public abstract bool IsTransient(DbException exception);
+
     public static SqlDialect For(DatabaseProvider provider) => provider switch
     {
         DatabaseProvider.Sqlite => SqliteDialect.Instance,
@@ -77,6 +83,11 @@ public sealed class SqliteDialect : SqlDialect
 
     public override bool IsContention(DbException exception) =>
         exception is SqliteException { SqliteErrorCode: 5 or 6 }; // SQLITE_BUSY, SQLITE_LOCKED
+
+    // SQLITE_READONLY (8, e.g. the file's permissions changed), SQLITE_IOERR (10), SQLITE_FULL (13),
+    // SQLITE_CANTOPEN (14): the file or its folder is not usable now, which an operator can fix.
+    public override bool IsTransient(DbException exception) =>
+        IsContention(exception) || exception is SqliteException { SqliteErrorCode: 8 or 10 or 13 or 14 };
 }
 
 public sealed class SqlServerDialect : SqlDialect
@@ -111,4 +122,16 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override bool IsContention(DbException exception) =>
         exception is SqlException { Number: 1205 or 1222 }; // deadlock victim, lock timeout
+
+    // Connection-level failures (severity 20 and above break the connection) and the numbers
+    // SQL Server documents as "retry": timeouts, a database being started or failed over, resource
+    // governance, a transport error.
+    public override bool IsTransient(DbException exception) =>
+        IsContention(exception) || exception is SqlException sql && (sql.Class >= 20 || TransientNumbers.Contains(sql.Number));
+
+    private static readonly HashSet<int> TransientNumbers =
+    [
+        -2, -1, 2, 20, 53, 64, 121, 233, 1204, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 11001,
+        40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920,
+    ];
 }

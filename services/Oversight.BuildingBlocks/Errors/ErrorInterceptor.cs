@@ -94,9 +94,10 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
                 // A key the code checked was taken by a concurrent writer: a lost race, not a fault.
                 return ToRpc(Code.Aborted, "A concurrent change won the race; read again and retry.", null);
 
-            case DbException db when IsContention(db):
-                logger.LogWarning(db, "Store contention in {Method}", context.Method);
-                return ToRpc(Code.Unavailable, "The store is busy; retry shortly.",
+            case var transient when Data.TransientFailure.Is(transient):
+                // Busy, unreachable or full: the same call may succeed later, so say so.
+                logger.LogWarning("The store could not serve {Method}: {Error}", context.Method, transient.Message);
+                return ToRpc(Code.Unavailable, "The store is unavailable; retry shortly.",
                     new RetryInfo { RetryDelay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200)) });
 
             default:
@@ -107,9 +108,6 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
 
     private static bool IsUniqueViolation(DbException exception) =>
         Data.SqliteDialect.Instance.IsUniqueViolation(exception) || Data.SqlServerDialect.Instance.IsUniqueViolation(exception);
-
-    private static bool IsContention(DbException exception) =>
-        Data.SqliteDialect.Instance.IsContention(exception) || Data.SqlServerDialect.Instance.IsContention(exception);
 
     private static RpcException ToRpc(Code code, string message, Google.Protobuf.IMessage? detail)
     {
