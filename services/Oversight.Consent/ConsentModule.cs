@@ -39,6 +39,9 @@ public static class ConsentModule
         var services = builder.Services;
         var section = builder.Configuration.GetSection("Oversight:Consent");
         services.Configure<ConsentOptions>(section);
+        // A batch check may name more subjects than the request guard's default allows a list.
+        services.AddOptions<RequestLimits>().Configure<IOptions<ConsentOptions>>((requests, consent) =>
+            requests.Fields[V1.BatchCheckConsentRequest.Descriptor.FindFieldByName("subject_ids").FullName] = consent.Value.Limits.MaxBatchSubjects);
 
         var databaseOptions = section.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
         if (string.IsNullOrWhiteSpace(databaseOptions.ConnectionString))

@@ -5,13 +5,12 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
 using Oversight.BuildingBlocks.Security;
-using Status = Google.Rpc.Status;
 
 namespace Oversight.BuildingBlocks.Errors;
 
 /// <summary>
 /// Translates what a handler throws into the gRPC status the design names (§8), with
-/// google.rpc details in the trailers. Permission denials are written to the module's audit
+/// google.rpc details in the trailers, bounded by <see cref="BoundedStatus"/> whoever raised them. Permission denials are written to the module's audit
 /// before the caller hears of them. Anything unexpected is logged and answered INTERNAL.
 /// </summary>
 public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDenialRecorder denials) : Interceptor
@@ -23,7 +22,7 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
         {
             return await continuation(request, context);
         }
-        catch (Exception exception) when (exception is not RpcException)
+        catch (Exception exception)
         {
             throw await TranslateAsync(exception, context);
         }
@@ -37,7 +36,7 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
         {
             await continuation(request, responseStream, context);
         }
-        catch (Exception exception) when (exception is not RpcException)
+        catch (Exception exception)
         {
             throw await TranslateAsync(exception, context);
         }
@@ -51,7 +50,7 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
         {
             return await continuation(requestStream, context);
         }
-        catch (Exception exception) when (exception is not RpcException)
+        catch (Exception exception)
         {
             throw await TranslateAsync(exception, context);
         }
@@ -61,6 +60,9 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
     {
         switch (exception)
         {
+            case RpcException rpc:
+                return BoundedStatus.Bound(rpc);
+
             case InvalidArgumentException invalid:
                 var badRequest = new BadRequest();
                 badRequest.FieldViolations.AddRange(invalid.Violations);
@@ -109,14 +111,6 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
     private static bool IsUniqueViolation(DbException exception) =>
         Data.SqliteDialect.Instance.IsUniqueViolation(exception) || Data.SqlServerDialect.Instance.IsUniqueViolation(exception);
 
-    private static RpcException ToRpc(Code code, string message, Google.Protobuf.IMessage? detail)
-    {
-        var status = new Status { Code = (int)code, Message = message };
-        if (detail is not null)
-        {
-            status.Details.Add(Any.Pack(detail));
-        }
-
-        return status.ToRpcException();
-    }
+    private static RpcException ToRpc(Code code, string message, Google.Protobuf.IMessage? detail) =>
+        BoundedStatus.ToRpcException(code, message, detail);
 }

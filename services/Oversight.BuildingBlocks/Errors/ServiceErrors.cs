@@ -13,14 +13,9 @@ public abstract class ServiceException(Code code, string message) : Exception(me
 
 /// <summary>INVALID_ARGUMENT with google.rpc.BadRequest field violations.</summary>
 public sealed class InvalidArgumentException(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
-    : ServiceException(Code.InvalidArgument, Describe(violations))
+    : ServiceException(Code.InvalidArgument, BoundedStatus.DescribeViolations(violations))
 {
     public IReadOnlyList<BadRequest.Types.FieldViolation> Violations { get; } = violations;
-
-    private static string Describe(IReadOnlyList<BadRequest.Types.FieldViolation> violations) =>
-        violations.Count == 1
-            ? $"{violations[0].Field} {violations[0].Description}"
-            : $"{violations.Count} fields are invalid: " + string.Join("; ", violations.Select(v => $"{v.Field} {v.Description}"));
 }
 
 /// <summary>NOT_FOUND: the named resource does not exist (or the caller may not know it does).</summary>

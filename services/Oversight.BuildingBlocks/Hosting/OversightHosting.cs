@@ -43,6 +43,8 @@ public static class OversightHosting
             health.UseHealthChecksCache = false;
         });
         services.AddOversightAuthentication(builder.Configuration);
+        // After every AddGrpc() (reflection and health checks call it): it replaces grpc-dotnet's method binder.
+        services.AddRequestGuard(builder.Configuration);
 
         builder.Logging.AddSimpleConsole(console =>
         {
