@@ -102,10 +102,7 @@ public sealed class ProposalGrpcService(
             }
 
             violations.Text($"{field}[{i}].class_id", lines[i].ClassId, 32);
-            if (lines[i].Quantity < 1)
-            {
-                violations.Add($"{field}[{i}].quantity", "must be at least 1");
-            }
+            Model.ShareQuantities.Validate(violations, $"{field}[{i}].quantity", lines[i].Quantity);
         }
     }
 

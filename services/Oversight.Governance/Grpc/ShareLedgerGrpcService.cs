@@ -103,10 +103,7 @@ public sealed class ShareLedgerGrpcService(
         IdempotentRequests.Validate(request.RequestId, violations);
         violations.Text("class_id", request.ClassId, 32);
         violations.OrganisationId("buyer_id", request.BuyerId);
-        if (request.Quantity < 1)
-        {
-            violations.Add("quantity", "must be at least 1");
-        }
+        Model.ShareQuantities.Validate(violations, "quantity", request.Quantity);
 
         violations.ThrowIfAny();
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>

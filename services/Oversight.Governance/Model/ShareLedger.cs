@@ -69,7 +69,7 @@ public static class ShareLedger
                     management += quantity;
                 }
 
-                votes += quantity * shareClass.VotesPerShare;
+                votes += checked(quantity * shareClass.VotesPerShare);
             }
 
             return (Holder: g.Key, Ordinary: ordinary, Management: management, Votes: votes);
@@ -138,14 +138,14 @@ public static partial class FoundingRules
                 violations.Add($"{field}.id", $"'{c.Id}' is listed twice");
             }
 
-            if (c.Authorised < 1)
+            if (c.Authorised is < 1 or > ShareQuantities.MaxAuthorised)
             {
-                violations.Add($"{field}.authorised", "must be at least 1");
+                violations.Add($"{field}.authorised", $"must be between 1 and {ShareQuantities.MaxAuthorised}");
             }
 
-            if (c.Kind == ShareClassKind.Ordinary && (c.VotesPerShare < 1 || c.VotesPerShare > 1_000))
+            if (c.Kind == ShareClassKind.Ordinary && (c.VotesPerShare < 1 || c.VotesPerShare > ShareQuantities.MaxVotesPerShare))
             {
-                violations.Add($"{field}.votes_per_share", "must be between 1 and 1000 for ordinary shares");
+                violations.Add($"{field}.votes_per_share", $"must be between 1 and {ShareQuantities.MaxVotesPerShare} for ordinary shares");
             }
 
             if (c.Kind == ShareClassKind.Management && (c.VotesPerShare != 0 || c.Authorised != 1 || c.Transferable))
@@ -178,10 +178,7 @@ public static partial class FoundingRules
                 violations.Add($"allocations[{i}].class_id", $"'{a.ClassId}' is not one of the share classes");
             }
 
-            if (a.Quantity < 1)
-            {
-                violations.Add($"allocations[{i}].quantity", "must be at least 1");
-            }
+            ShareQuantities.Validate(violations, $"allocations[{i}].quantity", a.Quantity);
         }
 
         foreach (var c in classes)
