@@ -78,6 +78,31 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
     }
 
     [Fact]
+    public async Task Invalid_utf8_deep_in_a_request_names_the_field_path()
+    {
+        var grant = new GrantConsentRequest
+        {
+            RequestId = "r", SubjectId = "alice",
+            Terms = new ConsentTerms { DataCategories = { "user.health", "CATEGORY" }, Evidence = new ConsentEvidence { Jurisdiction = "CN" } },
+        };
+        var raw = HostileCorpus.RawMethod(ConsentService.Descriptor.FindMethodByName("GrantConsent"));
+        // Swap the bytes of "CATEGORY" for ones that are not UTF-8, leaving the framing intact.
+        var bytes = grant.ToByteArray();
+        var at = bytes.AsSpan().IndexOf("CATEGORY"u8);
+        bytes[at] = 0xED;
+        bytes[at + 1] = 0xB0;
+        bytes[at + 2] = 0x80;
+
+        var exception = await Assert.ThrowsAsync<RpcException>(() => HostileCorpus.CallAsync(host.As("shopwave", "platform"), raw, bytes, WithDeadline()));
+
+        Assert.Equal(StatusCode.InvalidArgument, exception.StatusCode);
+        var violation = Assert.Single(exception.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations);
+        Assert.Equal(("terms.data_categories[1]", "is not valid UTF-8"), (violation.Field, violation.Description));
+        Assert.DoesNotContain(host.Errors, e => e.Contains("InvalidProtocolBuffer", StringComparison.Ordinal));
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
     public async Task Health_watch_and_reflection_streams_refuse_invalid_utf8_too()
     {
         // grpc.health.v1 Watch is server streaming, reflection is bidirectional: field 1 is a string in both.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Reflection;
 using Google.Protobuf;
@@ -118,11 +119,65 @@ public static class RequestGuard
         }
     }
 
+    /// <summary>
+    /// The path of the first string field whose bytes are not UTF-8, so the caller learns which
+    /// value to fix; null when the request fails to parse for another reason.
+    /// </summary>
+    private static string? InvalidUtf8Field(ReadOnlySequence<byte> payload, MessageDescriptor? descriptor)
+    {
+        try
+        {
+            return descriptor is null ? null : FindInvalidUtf8(new CodedInputStream(payload.ToArray()), descriptor, "", depth: 0);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FindInvalidUtf8(CodedInputStream input, MessageDescriptor message, string prefix, int depth)
+    {
+        // Protobuf's own parser stops at 100 levels; so does this scan.
+        if (depth > 100)
+        {
+            return null;
+        }
+
+        var seen = new Dictionary<int, int>();
+        for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+        {
+            var field = message.FindFieldByNumber(WireFormat.GetTagFieldNumber(tag));
+            if (field is null || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
+            {
+                input.SkipLastField();
+                continue;
+            }
+
+            var index = seen.GetValueOrDefault(field.FieldNumber);
+            seen[field.FieldNumber] = index + 1;
+            var path = field.IsRepeated ? $"{prefix}{field.Name}[{index}]" : prefix + field.Name;
+            var bytes = input.ReadBytes();
+            if (field.FieldType == FieldType.String && !System.Text.Unicode.Utf8.IsValid(bytes.Span))
+            {
+                return path;
+            }
+
+            if (field.FieldType == FieldType.Message
+                && FindInvalidUtf8(new CodedInputStream(bytes.ToByteArray()), field.MessageType, path + ".", depth + 1) is { } nested)
+            {
+                return nested;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The method with the same route and handler whose request parser answers INVALID_ARGUMENT.</summary>
     internal static Method<TRequest, TResponse> Guarded<TRequest, TResponse>(Method<TRequest, TResponse> method, RequestLimits limits)
         where TRequest : class where TResponse : class
     {
         var parse = method.RequestMarshaller.ContextualDeserializer;
+        var descriptor = typeof(TRequest).GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as MessageDescriptor;
         var marshaller = new Marshaller<TRequest>(method.RequestMarshaller.ContextualSerializer, context =>
         {
             TRequest request;
@@ -132,7 +187,10 @@ public static class RequestGuard
             }
             catch (InvalidProtocolBufferException exception)
             {
-                throw BoundedStatus.ToRpcException(Code.InvalidArgument, $"The request could not be parsed: {exception.Message}", null);
+                var badRequest = InvalidUtf8Field(context.PayloadAsReadOnlySequence(), descriptor) is { } field
+                    ? new BadRequest { FieldViolations = { new BadRequest.Types.FieldViolation { Field = field, Description = "is not valid UTF-8" } } }
+                    : null;
+                throw BoundedStatus.ToRpcException(Code.InvalidArgument, $"The request could not be parsed: {exception.Message}", badRequest);
             }
 
             if (request is IMessage message)
