@@ -29,7 +29,8 @@ public sealed class RequestLimits
 
     /// <summary>
     /// Bounds of single fields that legitimately need another one, by the field's full protobuf
-    /// name (<c>oversight.consent.v1.BatchCheckConsentRequest.subject_ids</c>). Modules add theirs.
+    /// name (<c>oversight.consent.v1.BatchCheckConsentRequest.subject_ids</c>): the entry count of a
+    /// repeated field, the length of any other. Modules add theirs.
     /// </summary>
     public Dictionary<string, int> Fields { get; } = [];
 }
@@ -52,6 +53,7 @@ public static class RequestGuard
     public static IServiceCollection AddRequestGuard(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<RequestLimits>(configuration.GetSection("Oversight:Server:Requests"));
+        // grpc-dotnet's own provider would map every method a second time, unguarded.
         services.RemoveAll(typeof(IServiceMethodProvider<>));
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(GuardedServiceMethodProvider<>));
         return services;
