@@ -264,7 +264,7 @@ public sealed class SqlServerTests
         async Task<V1.Proposal> CloseAsync(string proposalId)
         {
             host.Time.Advance(TimeSpan.FromDays(2));
-            await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+            await host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
             return (await host.Proposals("shopwave").GetProposalAsync(new GetProposalRequest { ProposalId = proposalId })).Proposal;
         }
 
@@ -365,7 +365,7 @@ public sealed class SqlServerTests
             }
 
             host.Time.Advance(TimeSpan.FromDays(2));
-            await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+            await host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
             return (await host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = proposal.Id })).Proposal;
         }
 

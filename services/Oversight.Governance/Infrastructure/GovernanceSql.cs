@@ -229,6 +229,18 @@ public static class GovernanceSql
          WHERE id = @Id AND version = @ExpectedVersion AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL;
         """;
 
+    /// <summary>
+    /// Every ballot bumps the proposal's version while the proposal is open, before the ballot row is
+    /// written: the tally records its count only at the version it read (<see cref="RecordTally"/>),
+    /// so a ballot committed after the tally read the ballots makes that tally change nothing (it runs
+    /// again and counts it), and a ballot arriving after the tally committed finds it closed. On SQL
+    /// Server the row lock this takes also serialises the ballots and the tally of one proposal.
+    /// </summary>
+    public static string OpenForBallot => """
+        UPDATE proposal SET version = version + 1
+         WHERE id = @Id AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL AND open_at_ms <= @At AND close_at_ms > @At;
+        """;
+
     public static string InsertBallot => """
         INSERT INTO ballot (proposal_id, holder_id, choice, weight, cast_at_ms) VALUES (@ProposalId, @HolderId, @Choice, @Weight, @At);
         """;
