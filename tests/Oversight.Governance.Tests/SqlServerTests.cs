@@ -407,4 +407,18 @@ public sealed class SqlServerTests
         Assert.Equal(3, page.Proposals.Concat(next.Proposals).Select(p => p.Id).Distinct().Count());
         Assert.Equal(scheduled.Id, page.Proposals[0].Id);
     });
+
+    /// <summary>
+    /// READ_COMMITTED_SNAPSHOT is on after migration: a reader gets the last committed row while a
+    /// writer holds it (locking READ COMMITTED would wait for the writer, here until the command timed out).
+    /// </summary>
+    [Fact]
+    public Task Readers_get_the_last_committed_row_instead_of_waiting_behind_a_writer_on_sql_server() => RunAsync(async host =>
+    {
+        Assert.Equal(1L, await host.ScalarAsync("SELECT CAST(is_read_committed_snapshot_on AS BIGINT) FROM sys.databases WHERE database_id = DB_ID()"));
+        var committed = await host.ScalarAsync("SELECT version FROM exchange_status WHERE id = 1");
+        await using var writer = await host.Database.BeginAsync(CancellationToken.None);
+        Assert.Equal(1, await writer.ExecuteAsync("UPDATE exchange_status SET version = version + 1 WHERE id = 1"));
+        Assert.Equal(committed, await host.ScalarAsync("SELECT version FROM exchange_status WHERE id = 1"));
+    });
 }
