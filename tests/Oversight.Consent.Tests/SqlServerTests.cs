@@ -16,7 +16,7 @@ public sealed class SqlServerTests
 {
     private static async Task<(ConsentTestHost Host, string Database, string Server)> StartAsync()
     {
-        var server = RealInfrastructure.SqlServer();
+        var server = await RealInfrastructure.SqlServerAsync();
         var builder = new SqlConnectionStringBuilder(server) { InitialCatalog = $"oversight_consent_test_{Guid.NewGuid():N}" };
         var host = await ConsentTestHost.StartAsync(settings =>
         {

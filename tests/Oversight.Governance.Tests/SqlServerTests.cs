@@ -19,7 +19,7 @@ public sealed class SqlServerTests
 {
     private static async Task RunAsync(Func<GovernanceTestHost, Task> test)
     {
-        var server = RealInfrastructure.SqlServer();
+        var server = await RealInfrastructure.SqlServerAsync();
         var database = $"oversight_governance_test_{Guid.NewGuid():N}";
         GovernanceTestHost? host = null;
         try
