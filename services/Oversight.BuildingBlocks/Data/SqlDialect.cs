@@ -40,6 +40,18 @@ public abstract class SqlDialect
     /// Claims up to <c>@Batch</c> unsent outbox rows for <c>@Owner</c> until <c>@LeaseUntil</c>
     /// and returns them in order; rows another relay holds are skipped.
     /// </summary>
+    /// <remarks>
+    /// The order promised: <b>per aggregate</b>, with one relay per database. Every application
+    /// write changes the aggregate's row under its version guard <i>before</i> it enqueues the
+    /// event, so the next writer of that aggregate waits for the row and is given its sequence only
+    /// after the earlier event committed; the relay publishes in sequence order and stops at the
+    /// first failure. So an aggregate's events leave in version order. Not promised: an order
+    /// across aggregates (on SQL Server a sequence is taken at insert, not at commit, and READPAST
+    /// skips a lower sequence still uncommitted, so a later transaction's event of another aggregate
+    /// can leave first), nor any order between several relays sharing one database (each takes the
+    /// rows the others have not leased). Consumers keep the version every event carries and drop
+    /// stale ones, which covers both. A parked (unreadable) row is the one event ever passed over.
+    /// </remarks>
     public abstract string ClaimOutboxBatch { get; }
 
     /// <summary>True when the exception is a unique or primary key violation.</summary>
@@ -129,6 +141,8 @@ public sealed class SqlServerDialect : SqlDialect
         """;
 
     // READPAST lets several relays share the table; UPDLOCK keeps two from claiming the same row.
+    // READPAST also passes over rows of transactions not yet committed: their events leave after
+    // later ones of other aggregates (the order promised is per aggregate; see the base member).
     public override string ClaimOutboxBatch => """
         WITH next_batch AS (
             SELECT TOP (@Batch) sequence, lease_owner, lease_until_ms
