@@ -63,6 +63,24 @@ public sealed class StaleWriteTests : FoundedVentureTests
         Assert.Equal((true, "investigation", stale.Version + 1), (stored.Frozen, stored.Reason, stored.Version));
     }
 
+    /// <summary>A repeal is a mandate's one change, so its state predicate refuses a stale second one as well as the version.</summary>
+    [Fact]
+    public async Task A_mandate_repeal_from_a_stale_read_changes_nothing()
+    {
+        var repository = Repository<OrderRepository>();
+        var enacted = (await Host.Orders().EnactStatutoryMandateAsync(new EnactStatutoryMandateRequest
+        {
+            RequestId = "enact", LegalReference = "Anti-Money Laundering Law, Art. 28", RecipientId = "bureau",
+            Purposes = { "anti_money_laundering" }, DataCategories = { "user.financial.transactions" },
+        })).Mandate;
+        var stale = (await ReadAsync(c => repository.GetMandateAsync(c, enacted.Id, null, CancellationToken.None)))!;
+        await Host.Orders().RepealStatutoryMandateAsync(new RepealStatutoryMandateRequest { RequestId = "repeal", MandateId = enacted.Id, Reason = "superseded by statute" });
+
+        Assert.False(await WriteAsync(s => repository.RepealMandateAsync(s, stale, "stale", Host.Time.GetUtcNow())));
+        var stored = (await ReadAsync(c => repository.GetMandateAsync(c, enacted.Id, null, CancellationToken.None)))!;
+        Assert.Equal(("superseded by statute", stale.Version + 1), (stored.RepealReason, stored.Version));
+    }
+
     [Fact]
     public async Task A_ledger_append_from_a_stale_snapshot_is_aborted_and_appends_nothing()
     {

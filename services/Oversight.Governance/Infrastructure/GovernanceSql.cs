@@ -54,10 +54,10 @@ public static class GovernanceSql
         VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, @At, NULL, NULL, 1);
         """;
 
-    /// <summary>Repeals only a mandate still in force; a second repeal changes nothing.</summary>
+    /// <summary>Repeals only a mandate still in force, at the version read; a second repeal changes nothing.</summary>
     public static string RepealMandate => """
         UPDATE statutory_mandate SET repealed_at_ms = @At, repeal_reason = @Reason, version = version + 1
-         WHERE id = @Id AND repealed_at_ms IS NULL;
+         WHERE id = @Id AND version = @ExpectedVersion AND repealed_at_ms IS NULL;
         """;
 
     public static string GetExchangeStatus =>
