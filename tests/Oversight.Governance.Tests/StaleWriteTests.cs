@@ -187,6 +187,19 @@ public sealed class StaleWriteTests : FoundedVentureTests
         Assert.Null(stored.CancelledAt);
     }
 
+    [Fact]
+    public async Task A_withdrawal_from_a_read_taken_before_a_cancellation_changes_nothing()
+    {
+        var repository = Repository<ProposalRepository>();
+        var proposal = await ProposeAsync();
+        var stale = (await ReadAsync(c => repository.GetAsync(c, proposal.Id, null, CancellationToken.None)))!;
+        await Host.Proposals("central-bank", "regulator").CancelProposalAsync(new CancelProposalRequest { RequestId = "cancel", ProposalId = proposal.Id, Reason = "unlawful" });
+
+        Assert.False(await WriteAsync(s => repository.WithdrawAsync(s, stale, "stale", Host.Time.GetUtcNow())));
+        var stored = (await ReadAsync(c => repository.GetAsync(c, proposal.Id, null, CancellationToken.None)))!;
+        Assert.Equal(("unlawful", (DateTimeOffset?)null), (stored.EndReason, stored.WithdrawnAt));
+    }
+
     /// <summary>
     /// The lost-ballot window: the tally read the ballots, a ballot committed, the tally recorded its
     /// count. The ballot bumps the proposal's version, so the stale count is refused and the next
