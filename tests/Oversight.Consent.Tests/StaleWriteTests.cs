@@ -80,4 +80,26 @@ public sealed class StaleWriteTests : IAsyncLifetime
         Assert.True(await UpsertAsync("New Bank Ltd", 3));
         Assert.Equal(new Model.KnownOrganisation("newbank", "institution", "New Bank Ltd", "CN", 3), await StoredAsync());
     }
+
+    /// <summary>The mandate read model: an enactment or repeal older than what is stored (a late or repeated event) changes nothing.</summary>
+    [Fact]
+    public async Task A_mandate_event_older_than_the_stored_version_changes_nothing()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(_host.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var mandate = new Model.StatutoryMandate("mandate-1", "Anti-Money Laundering Law, Art. 28", ConsentTestHost.CreditBureau,
+            ["anti_money_laundering"], ["user.financial.transactions"], at, null, null);
+        async Task<Model.StatutoryMandate> StoredAsync()
+        {
+            await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+            return Assert.Single(await Repository.ListMandatesAsync(connection, null, 10, CancellationToken.None));
+        }
+
+        Assert.True(await WriteAsync(s => Repository.UpsertMandateAsync(s, mandate with { LegalReference = "Art. 29" }, 3, at)));
+        Assert.False(await WriteAsync(s => Repository.UpsertMandateAsync(s, mandate, 2, at)));
+        Assert.Equal("Art. 29", (await StoredAsync()).LegalReference);
+
+        await WriteAsync(async s => { await Repository.RepealMandateAsync(s, mandate.Id, 5, at.AddHours(1), at); return true; });
+        await WriteAsync(async s => { await Repository.RepealMandateAsync(s, mandate.Id, 4, at.AddHours(2), at); return true; });
+        Assert.Equal(at.AddHours(1), (await StoredAsync()).RepealedAt);
+    }
 }
