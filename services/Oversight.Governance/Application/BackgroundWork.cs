@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
 using Oversight.Governance.Infrastructure;
 
 namespace Oversight.Governance.Application;
@@ -103,6 +104,11 @@ public sealed class ProposalTallier(
                     }
 
                     _failures.Remove(id);
+                }
+                catch (AbortedException)
+                {
+                    // A lost race, not a fault (the ledger moved while a passed change of capital was
+                    // carried out): nothing was written, and the next round tallies it again.
                 }
                 catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
                 {
