@@ -64,7 +64,9 @@ public static class GovernanceModule
 
         services.AddHostedService<ModuleDatabaseInitializer<GovernanceDatabase>>();
         services.AddHostedService<OutboxRelay<GovernanceDatabase>>();
-        services.AddHostedService<ProposalTallier>();
+        // One instance, so a caller (a test, an operator tool) runs the same rounds and back-off book as the loop.
+        services.AddSingleton<ProposalTallier>();
+        services.AddHostedService(provider => provider.GetRequiredService<ProposalTallier>());
         services.AddModuleHealth<ModuleDatabaseHealthCheck<GovernanceDatabase>>(Name, GrpcServiceNames);
         return builder;
     }

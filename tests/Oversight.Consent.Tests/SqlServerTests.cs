@@ -16,7 +16,7 @@ public sealed class SqlServerTests
 {
     private static async Task<(ConsentTestHost Host, string Database, string Server)> StartAsync()
     {
-        var server = RealInfrastructure.SqlServer();
+        var server = await RealInfrastructure.SqlServerAsync();
         var builder = new SqlConnectionStringBuilder(server) { InitialCatalog = $"oversight_consent_test_{Guid.NewGuid():N}" };
         var host = await ConsentTestHost.StartAsync(settings =>
         {
@@ -171,6 +171,35 @@ public sealed class SqlServerTests
             }));
             Assert.Equal(1, outcomes.Count(o => o == StatusCode.OK));
             Assert.All(outcomes.Where(o => o != StatusCode.OK), o => Assert.Contains(o, new[] { StatusCode.Aborted, StatusCode.FailedPrecondition }));
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
+
+    /// <summary>Update-then-insert let two first writers both insert (one failed on the key); the one-statement upsert holds the key range.</summary>
+    [Fact]
+    public async Task Concurrent_first_events_of_an_organisation_store_it_once_on_sql_server()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            var repository = host.Services.GetRequiredService<Infrastructure.ConsentRepository>();
+            for (var round = 0; round < 5; round++)
+            {
+                var id = $"racing-bank-{round}";
+                var stored = await Task.WhenAll(Enumerable.Range(1, 8).Select(async version =>
+                {
+                    await using var session = await host.Database.BeginAsync(CancellationToken.None);
+                    var wrote = await repository.UpsertOrganisationAsync(session, new Model.KnownOrganisation(id, "institution", $"v{version}", "CN", version), host.Time.GetUtcNow());
+                    await session.CommitAsync();
+                    return wrote;
+                }));
+                Assert.Contains(true, stored);
+                await using var connection = await host.Database.OpenAsync(CancellationToken.None);
+                Assert.Equal(8, (await repository.OrganisationAsync(connection, id, null, CancellationToken.None))!.Version);
+            }
         }
         finally
         {

@@ -74,7 +74,7 @@ public abstract class FoundedVentureTests : IAsyncLifetime
     protected async Task<V1.Proposal> CloseAsync(string proposalId)
     {
         Host.Time.Advance(TimeSpan.FromDays(2));
-        await Host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+        await Host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
         return (await Host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = proposalId })).Proposal;
     }
 

@@ -174,7 +174,7 @@ public sealed class LedgerInvariantTests : IAsyncLifetime
         }
 
         _host.Time.Advance(TimeSpan.FromDays(1));
-        await _host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+        await _host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
         var closed = (await _host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = created.Proposal.Id })).Proposal;
         if (closed.CapitalChangeId != "" && random.Next(10) < 7)
         {

@@ -148,7 +148,7 @@ public sealed class RabbitMqTests
         }
 
         host.Time.Advance(TimeSpan.FromDays(2));
-        await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+        await host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
         var appointmentId = (await host.Proposals(shopwave).GetProposalAsync(new GetProposalRequest { ProposalId = proposal.Id })).Proposal.AppointmentId;
         var approved = (await host.Executives().ApproveAppointmentAsync(new ApproveAppointmentRequest
         {

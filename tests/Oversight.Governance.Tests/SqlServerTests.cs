@@ -19,7 +19,7 @@ public sealed class SqlServerTests
 {
     private static async Task RunAsync(Func<GovernanceTestHost, Task> test)
     {
-        var server = RealInfrastructure.SqlServer();
+        var server = await RealInfrastructure.SqlServerAsync();
         var database = $"oversight_governance_test_{Guid.NewGuid():N}";
         GovernanceTestHost? host = null;
         try
@@ -264,7 +264,7 @@ public sealed class SqlServerTests
         async Task<V1.Proposal> CloseAsync(string proposalId)
         {
             host.Time.Advance(TimeSpan.FromDays(2));
-            await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+            await host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
             return (await host.Proposals("shopwave").GetProposalAsync(new GetProposalRequest { ProposalId = proposalId })).Proposal;
         }
 
@@ -365,7 +365,7 @@ public sealed class SqlServerTests
             }
 
             host.Time.Advance(TimeSpan.FromDays(2));
-            await host.Services.GetRequiredService<Application.Proposals>().TallyDueAsync(CancellationToken.None);
+            await host.Services.GetRequiredService<Application.ProposalTallier>().TallyDueAsync(CancellationToken.None);
             return (await host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = proposal.Id })).Proposal;
         }
 
@@ -406,5 +406,19 @@ public sealed class SqlServerTests
         var next = await proposals.ListProposalsAsync(new ListProposalsRequest { PageSize = 2, PageToken = page.NextPageToken });
         Assert.Equal(3, page.Proposals.Concat(next.Proposals).Select(p => p.Id).Distinct().Count());
         Assert.Equal(scheduled.Id, page.Proposals[0].Id);
+    });
+
+    /// <summary>
+    /// READ_COMMITTED_SNAPSHOT is on after migration: a reader gets the last committed row while a
+    /// writer holds it (locking READ COMMITTED would wait for the writer, here until the command timed out).
+    /// </summary>
+    [Fact]
+    public Task Readers_get_the_last_committed_row_instead_of_waiting_behind_a_writer_on_sql_server() => RunAsync(async host =>
+    {
+        Assert.Equal(1L, await host.ScalarAsync("SELECT CAST(is_read_committed_snapshot_on AS BIGINT) FROM sys.databases WHERE database_id = DB_ID()"));
+        var committed = await host.ScalarAsync("SELECT version FROM exchange_status WHERE id = 1");
+        await using var writer = await host.Database.BeginAsync(CancellationToken.None);
+        Assert.Equal(1, await writer.ExecuteAsync("UPDATE exchange_status SET version = version + 1 WHERE id = 1"));
+        Assert.Equal(committed, await host.ScalarAsync("SELECT version FROM exchange_status WHERE id = 1"));
     });
 }

@@ -2,6 +2,7 @@ using DbUp;
 using DbUp.Builder;
 using DbUp.Engine;
 using DbUp.Support;
+using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -23,6 +24,7 @@ public static class DatabaseMigrator
         else
         {
             EnsureDatabase.For.SqlDatabase(database.ConnectionString);
+            EnableReadCommittedSnapshot(database, logger);
         }
 
         var upgrader = Builder(database, logger).Build();
@@ -68,6 +70,32 @@ public static class DatabaseMigrator
         return logger is null ? builder.LogToNowhere() : builder.LogTo(new DbUpLog(logger));
     }
 
+    /// <summary>
+    /// Row versioning for READ COMMITTED, so a reader (the consistency clock, a check, a page) reads
+    /// the last committed rows instead of waiting behind writers; the optimistic version predicates
+    /// and the lock hints of the outbox claim are what keep writers apart. ALTER DATABASE cannot run
+    /// inside a transaction, and DbUp runs every script in one (its transaction strategy is chosen
+    /// per engine, not per script), so this runs here, before the scripts, outside any. NO_WAIT: on
+    /// a database other sessions are using it fails at once instead of waiting for them; the service
+    /// still works (readers wait behind writers), and an operator can set it in a quiet moment.
+    /// </summary>
+    private static void EnableReadCommittedSnapshot(ModuleDatabase database, ILogger logger)
+    {
+        try
+        {
+            using var connection = new SqlConnection(database.ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = DatabaseSql.EnableReadCommittedSnapshot;
+            command.ExecuteNonQuery();
+        }
+        catch (SqlException exception)
+        {
+            logger.LogWarning(exception,
+                "Could not turn on READ_COMMITTED_SNAPSHOT for the {Module} database (readers will wait behind writers until an operator does)", database.Module);
+        }
+    }
+
     private static void PrepareSqlite(string connectionString)
     {
         var path = new SqliteConnectionStringBuilder(connectionString).DataSource;
@@ -103,4 +131,15 @@ public sealed class SchemaTooNewException(string module, IReadOnlyList<string> u
     : Exception($"The {module} database has scripts this build does not know ({string.Join(", ", unknownScripts)}); refusing to start against a newer schema.")
 {
     public IReadOnlyList<string> UnknownScripts { get; } = unknownScripts;
+}
+
+/// <summary>Statements the migrator itself runs against the database, outside the versioned scripts.</summary>
+[SqlStatements]
+public static class DatabaseSql
+{
+    /// <summary>SQL Server only; a no-op when already on (Azure SQL has it on by default).</summary>
+    public static string EnableReadCommittedSnapshot => """
+        IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND is_read_committed_snapshot_on = 0)
+            ALTER DATABASE CURRENT SET READ_COMMITTED_SNAPSHOT ON WITH NO_WAIT;
+        """;
 }

@@ -28,9 +28,30 @@ public abstract class SqlDialect
     public abstract string InsertReturning(string table, string columns, string values, string identityColumn);
 
     /// <summary>
+    /// One statement that inserts a row, or overwrites the stored one only when its version is older
+    /// (what a read model does with an event that may come late, twice or concurrently); it affects
+    /// one row when it wrote and none when the stored row is as new. One statement, so two first
+    /// writers of the same key never both insert: the key decides, not a check before the insert.
+    /// </summary>
+    /// <param name="values">Each column with the parameter it takes; the first is the key.</param>
+    public abstract string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values);
+
+    /// <summary>
     /// Claims up to <c>@Batch</c> unsent outbox rows for <c>@Owner</c> until <c>@LeaseUntil</c>
     /// and returns them in order; rows another relay holds are skipped.
     /// </summary>
+    /// <remarks>
+    /// The order promised: <b>per aggregate</b>, with one relay per database. Every application
+    /// write changes the aggregate's row under its version guard <i>before</i> it enqueues the
+    /// event, so the next writer of that aggregate waits for the row and is given its sequence only
+    /// after the earlier event committed; the relay publishes in sequence order and stops at the
+    /// first failure. So an aggregate's events leave in version order. Not promised: an order
+    /// across aggregates (on SQL Server a sequence is taken at insert, not at commit, and READPAST
+    /// skips a lower sequence still uncommitted, so a later transaction's event of another aggregate
+    /// can leave first), nor any order between several relays sharing one database (each takes the
+    /// rows the others have not leased). Consumers keep the version every event carries and drop
+    /// stale ones, which covers both. A parked (unreadable) row is the one event ever passed over.
+    /// </remarks>
     public abstract string ClaimOutboxBatch { get; }
 
     /// <summary>True when the exception is a unique or primary key violation.</summary>
@@ -67,6 +88,12 @@ public sealed class SqliteDialect : SqlDialect
     public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
         $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {identityColumn};";
 
+    public override string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values) => $"""
+        INSERT INTO {table} ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => v.Value))})
+        ON CONFLICT ({values[0].Column}) DO UPDATE SET {string.Join(", ", values.Skip(1).Select(v => $"{v.Column} = excluded.{v.Column}"))}
+         WHERE {table}.{versionColumn} < excluded.{versionColumn};
+        """;
+
     // SQLite has one writer at a time, so a plain UPDATE over the first rows is already exclusive.
     public override string ClaimOutboxBatch => """
         UPDATE outbox_message
@@ -102,7 +129,20 @@ public sealed class SqlServerDialect : SqlDialect
     public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
         $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.{identityColumn} VALUES ({values});";
 
+    // HOLDLOCK: MERGE alone reads the key without a range lock, so two first writers could both insert.
+    public override string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values) => $"""
+        MERGE {table} WITH (HOLDLOCK) AS stored
+        USING (VALUES ({string.Join(", ", values.Select(v => v.Value))})) AS incoming ({string.Join(", ", values.Select(v => v.Column))})
+           ON stored.{values[0].Column} = incoming.{values[0].Column}
+         WHEN MATCHED AND stored.{versionColumn} < incoming.{versionColumn} THEN
+              UPDATE SET {string.Join(", ", values.Skip(1).Select(v => $"{v.Column} = incoming.{v.Column}"))}
+         WHEN NOT MATCHED THEN
+              INSERT ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => $"incoming.{v.Column}"))});
+        """;
+
     // READPAST lets several relays share the table; UPDLOCK keeps two from claiming the same row.
+    // READPAST also passes over rows of transactions not yet committed: their events leave after
+    // later ones of other aggregates (the order promised is per aggregate; see the base member).
     public override string ClaimOutboxBatch => """
         WITH next_batch AS (
             SELECT TOP (@Batch) sequence, lease_owner, lease_until_ms

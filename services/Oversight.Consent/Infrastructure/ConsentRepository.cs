@@ -234,26 +234,9 @@ public sealed class ConsentRepository(ConsentDatabase database)
     }
 
     /// <summary>Inserts or updates an organisation unless the stored version is already as new (stale events are dropped).</summary>
-    public async Task<bool> UpsertOrganisationAsync(DbSession session, KnownOrganisation organisation, DateTimeOffset at)
-    {
-        var parameters = new { organisation.Id, organisation.Kind, organisation.Name, organisation.Jurisdiction, organisation.Version, At = at.ToUnixTimeMilliseconds() };
-        var updated = await session.ExecuteAsync(
-            ConsentSql.UpdateOrganisation, parameters);
-        if (updated == 1)
-        {
-            return true;
-        }
-
-        var exists = await session.ExecuteScalarAsync<long>(ConsentSql.CountOrganisation, parameters);
-        if (exists > 0)
-        {
-            return false;
-        }
-
-        await session.ExecuteAsync(
-            ConsentSql.InsertOrganisation, parameters);
-        return true;
-    }
+    public async Task<bool> UpsertOrganisationAsync(DbSession session, KnownOrganisation organisation, DateTimeOffset at) =>
+        await session.ExecuteAsync(ConsentSql.UpsertOrganisation(Dialect),
+            new { organisation.Id, organisation.Kind, organisation.Name, organisation.Jurisdiction, organisation.Version, At = at.ToUnixTimeMilliseconds() }) == 1;
 
     // ---- statutory mandates ----------------------------------------------------------------
 

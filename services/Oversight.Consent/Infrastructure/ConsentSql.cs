@@ -131,18 +131,10 @@ public static class ConsentSql
     public static string GetOrganisation =>
         "SELECT id AS Id, kind AS Kind, name AS Name, jurisdiction AS Jurisdiction, version AS Version FROM known_organisation WHERE id = @Id;";
 
-    /// <summary>Applies a newer version only; stale events change nothing.</summary>
-    public static string UpdateOrganisation => """
-        UPDATE known_organisation SET kind = @Kind, name = @Name, jurisdiction = @Jurisdiction, version = @Version, updated_at_ms = @At
-         WHERE id = @Id AND version < @Version;
-        """;
-
-    public static string CountOrganisation => "SELECT COUNT(*) FROM known_organisation WHERE id = @Id;";
-
-    public static string InsertOrganisation => """
-        INSERT INTO known_organisation (id, kind, name, jurisdiction, version, updated_at_ms)
-        VALUES (@Id, @Kind, @Name, @Jurisdiction, @Version, @At);
-        """;
+    /// <summary>Inserts an organisation or applies a newer version of it; a stale or repeated event changes nothing.</summary>
+    public static string UpsertOrganisation(SqlDialect dialect) => dialect.UpsertNewer(
+        "known_organisation", "version",
+        ("id", "@Id"), ("kind", "@Kind"), ("name", "@Name"), ("jurisdiction", "@Jurisdiction"), ("version", "@Version"), ("updated_at_ms", "@At"));
 
     // ---- statutory mandates --------------------------------------------------------------------
 

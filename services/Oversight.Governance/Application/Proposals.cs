@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
@@ -90,10 +88,17 @@ public sealed class Proposals(
         var now = time.UtcNowToMillisecond();
         var proposal = await proposals.GetAsync(session.Connection, proposalId, session.Transaction, session.CancellationToken)
             ?? throw new NotFoundException("proposal", proposalId);
-        if (proposal.StateAt(now) != ProposalState.Open)
+        var state = proposal.StateAt(now);
+        if (state == ProposalState.Scheduled)
         {
             throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
-                $"Proposal '{proposalId}' is {proposal.StateAt(now).ToString().ToUpperInvariant()}; ballots are cast only while it is open.");
+                $"Proposal '{proposalId}' is SCHEDULED: it opens for ballots at {proposal.OpensAt:O} (until {proposal.ClosesAt:O}).");
+        }
+
+        if (state != ProposalState.Open)
+        {
+            throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
+                $"Proposal '{proposalId}' is {state.ToString().ToUpperInvariant()}; ballots are cast only while it is open.");
         }
 
         if (proposal.RelatedParties.Contains(caller.OrganisationId, StringComparer.Ordinal))
@@ -107,7 +112,12 @@ public sealed class Proposals(
             throw new PermissionDeniedException($"'{caller.OrganisationId}' held no votes at the record date; holders vote only their own shares.", $"proposal/{proposalId}");
         }
 
-        await proposals.InsertBallotAsync(session, proposalId, caller.OrganisationId, choice, weight, now);
+        if (!await proposals.InsertBallotAsync(session, proposalId, caller.OrganisationId, choice, weight, now))
+        {
+            throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
+                $"Proposal '{proposalId}' was closed, tallied or cancelled while this ballot was cast; ballots are cast only while it is open.");
+        }
+
         await organisations.AuditAsync(session, caller, "ballot.cast", $"proposal/{proposalId}", $"{choice} with {weight} votes", now);
         return (weight, now);
     }
@@ -122,9 +132,14 @@ public sealed class Proposals(
             throw new PermissionDeniedException("Only the proposer withdraws a proposal.", $"proposal/{proposalId}");
         }
 
-        if (proposal.StateAt(now) != ProposalState.Scheduled || !await proposals.WithdrawAsync(session, proposal, reason, now))
+        if (proposal.StateAt(now) != ProposalState.Scheduled)
         {
             throw new FailedPreconditionException("STATE", $"proposal/{proposalId}", $"Proposal '{proposalId}' can be withdrawn only before it opens.");
+        }
+
+        if (!await proposals.WithdrawAsync(session, proposal, reason, now))
+        {
+            throw new AbortedException($"Proposal '{proposalId}' was changed concurrently; read it again.");
         }
 
         await organisations.AuditAsync(session, caller, "proposal.withdrawn", $"proposal/{proposalId}", reason ?? "", now);
@@ -143,44 +158,27 @@ public sealed class Proposals(
         var proposal = await proposals.GetAsync(session.Connection, proposalId, session.Transaction, session.CancellationToken)
             ?? throw new NotFoundException("proposal", proposalId);
         var state = proposal.StateAt(now);
-        if (state is not (ProposalState.Scheduled or ProposalState.Open or ProposalState.AwaitingTally) || !await proposals.CancelAsync(session, proposal, reason, now))
+        if (state is not (ProposalState.Scheduled or ProposalState.Open or ProposalState.AwaitingTally))
         {
             throw new FailedPreconditionException("STATE", $"proposal/{proposalId}",
                 $"Proposal '{proposalId}' is {state.ToString().ToUpperInvariant()}; only a proposal not yet tallied can be cancelled.");
+        }
+
+        if (!await proposals.CancelAsync(session, proposal, reason, now))
+        {
+            throw new AbortedException($"Proposal '{proposalId}' was changed concurrently (a ballot or its tally); read it again.");
         }
 
         await organisations.AuditAsync(session, caller, "proposal.cancelled", $"proposal/{proposalId}", reason, now);
         return proposal with { CancelledAt = now, EndReason = reason, Version = proposal.Version + 1 };
     }
 
-    /// <summary>Tallies every proposal whose window has closed; returns how many it tallied.</summary>
-    public async Task<int> TallyDueAsync(CancellationToken cancellationToken)
-    {
-        var now = time.UtcNowToMillisecond();
-        IReadOnlyList<string> due;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        {
-            due = await proposals.DueAsync(connection, now, 100, cancellationToken);
-        }
-
-        var tallied = 0;
-        foreach (var id in due)
-        {
-            try
-            {
-                tallied += await TallyAsync(id, now, cancellationToken) ? 1 : 0;
-            }
-            catch (AbortedException)
-            {
-                // The ledger moved while a passed change of capital was carried out; the next round tallies it again.
-            }
-        }
-
-        return tallied;
-    }
-
-    /// <summary>Tallies one closed proposal and carries out its action if it passed, in one transaction.</summary>
-    private async Task<bool> TallyAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tallies one closed proposal and carries out its action if it passed, in one transaction; false
+    /// when it is not awaiting its tally, or a ballot or another writer changed it since it was read
+    /// (nothing is written then: the next round counts again).
+    /// </summary>
+    public async Task<bool> TallyAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var session = await database.BeginAsync(cancellationToken);
         var proposal = await proposals.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
@@ -223,39 +221,5 @@ public sealed class Proposals(
         var entries = (await shares.LedgerAsync(session.Connection, long.MaxValue, session.Transaction, session.CancellationToken))
             .Where(e => e.RecordedAt <= at).ToList();
         return ShareLedger.Derive(classes, entries, long.MaxValue);
-    }
-}
-
-/// <summary>The module's clock work: tallies proposals whose window closed and expires alliances past their validity.</summary>
-public sealed class ProposalTallier(
-    GovernanceDatabase database, Proposals proposals, Alliances alliances, IOptions<GovernanceOptions> options, ILogger<ProposalTallier> logger)
-    : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (database.IsReady)
-                {
-                    await proposals.TallyDueAsync(stoppingToken);
-                    await alliances.ExpireDueAsync(stoppingToken);
-                }
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "Tallying closed proposals failed; it runs again shortly");
-            }
-
-            try
-            {
-                await Task.Delay(options.Value.TallyInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 }

@@ -50,9 +50,14 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         var now = time.UtcNowToMillisecond();
         var mandate = await orders.GetMandateAsync(session.Connection, mandateId, session.Transaction, session.CancellationToken)
             ?? throw new NotFoundException("statutory mandate", mandateId);
-        if (!await orders.RepealMandateAsync(session, mandateId, reason, now))
+        if (mandate.RepealedAt is not null)
         {
             throw new FailedPreconditionException("STATE", $"mandate/{mandateId}", $"Mandate '{mandateId}' is already repealed.");
+        }
+
+        if (!await orders.RepealMandateAsync(session, mandate, reason, now))
+        {
+            throw new AbortedException($"Mandate '{mandateId}' was repealed concurrently; read it again.");
         }
 
         var repealed = mandate with { RepealedAt = now, RepealReason = reason, Version = mandate.Version + 1 };

@@ -54,10 +54,10 @@ public static class GovernanceSql
         VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, @At, NULL, NULL, 1);
         """;
 
-    /// <summary>Repeals only a mandate still in force; a second repeal changes nothing.</summary>
+    /// <summary>Repeals only a mandate still in force, at the version read; a second repeal changes nothing.</summary>
     public static string RepealMandate => """
         UPDATE statutory_mandate SET repealed_at_ms = @At, repeal_reason = @Reason, version = version + 1
-         WHERE id = @Id AND repealed_at_ms IS NULL;
+         WHERE id = @Id AND version = @ExpectedVersion AND repealed_at_ms IS NULL;
         """;
 
     public static string GetExchangeStatus =>
@@ -227,6 +227,18 @@ public static class GovernanceSql
         UPDATE proposal SET outcome = @Outcome, entitled_weight = @Entitled, for_weight = @For, against_weight = @Against,
                abstain_weight = @Abstain, recused = @Recused, explanation = @Explanation, tallied_at_ms = @At, version = version + 1
          WHERE id = @Id AND version = @ExpectedVersion AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL;
+        """;
+
+    /// <summary>
+    /// Every ballot bumps the proposal's version while the proposal is open, before the ballot row is
+    /// written: the tally records its count only at the version it read (<see cref="RecordTally"/>),
+    /// so a ballot committed after the tally read the ballots makes that tally change nothing (it runs
+    /// again and counts it), and a ballot arriving after the tally committed finds it closed. On SQL
+    /// Server the row lock this takes also serialises the ballots and the tally of one proposal.
+    /// </summary>
+    public static string OpenForBallot => """
+        UPDATE proposal SET version = version + 1
+         WHERE id = @Id AND outcome IS NULL AND withdrawn_at_ms IS NULL AND cancelled_at_ms IS NULL AND open_at_ms <= @At AND close_at_ms > @At;
         """;
 
     public static string InsertBallot => """

@@ -30,9 +30,10 @@ public sealed class OrderRepository(GovernanceDatabase database)
             At = mandate.EnactedAt.ToUnixTimeMilliseconds(),
         });
 
-    /// <summary>False when the mandate was already repealed.</summary>
-    public async Task<bool> RepealMandateAsync(DbSession session, string id, string reason, DateTimeOffset at) =>
-        await session.ExecuteAsync(GovernanceSql.RepealMandate, new { Id = id, Reason = reason, At = at.ToUnixTimeMilliseconds() }) == 1;
+    /// <summary>False when the mandate was repealed (or otherwise changed) since it was read.</summary>
+    public async Task<bool> RepealMandateAsync(DbSession session, StatutoryMandate mandate, string reason, DateTimeOffset at) =>
+        await session.ExecuteAsync(GovernanceSql.RepealMandate,
+            new { mandate.Id, ExpectedVersion = mandate.Version, Reason = reason, At = at.ToUnixTimeMilliseconds() }) == 1;
 
     public async Task<ExchangeStatus> ExchangeStatusAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {

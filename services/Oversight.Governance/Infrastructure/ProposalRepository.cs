@@ -64,11 +64,23 @@ public sealed class ProposalRepository(GovernanceDatabase database)
             At = at.ToUnixTimeMilliseconds(),
         }) == 1;
 
-    public Task InsertBallotAsync(DbSession session, string proposalId, string holderId, VoteChoice choice, long weight, DateTimeOffset at) =>
-        session.ExecuteAsync(GovernanceSql.InsertBallot, new
+    /// <summary>
+    /// Records a ballot and bumps the proposal's version, so a tally that read the ballots before this
+    /// one cannot record its count; false (nothing written) when the proposal is no longer open.
+    /// </summary>
+    public async Task<bool> InsertBallotAsync(DbSession session, string proposalId, string holderId, VoteChoice choice, long weight, DateTimeOffset at)
+    {
+        if (await session.ExecuteAsync(GovernanceSql.OpenForBallot, new { Id = proposalId, At = at.ToUnixTimeMilliseconds() }) != 1)
+        {
+            return false;
+        }
+
+        await session.ExecuteAsync(GovernanceSql.InsertBallot, new
         {
             ProposalId = proposalId, HolderId = holderId, Choice = (int)choice, Weight = weight, At = at.ToUnixTimeMilliseconds(),
         });
+        return true;
+    }
 
     /// <summary>The last ballot of each holder, in the order they were cast.</summary>
     public async Task<IReadOnlyList<CountedBallot>> CountedBallotsAsync(DbSession session, string proposalId)
