@@ -277,6 +277,63 @@ public sealed class StaleWriteTests : FoundedVentureTests
         Assert.Equal(V1.ProposalState.Passed, (await Host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = broken.Id })).Proposal.State);
     }
 
+    /// <summary>An alliance whose expiry fails (its row refuses the write) neither keeps the others alive nor is given up.</summary>
+    [Fact]
+    public async Task An_alliance_whose_expiry_fails_does_not_keep_the_others_alive_and_is_expired_next_round()
+    {
+        var formed = new List<string>();
+        foreach (var days in new[] { 10, 11 })
+        {
+            formed.Add(await PassAsync(new ProposalAction
+            {
+                FormAlliance = new FormAlliance
+                {
+                    InstitutionId = "bureau",
+                    Scope = new AllianceScope
+                    {
+                        Purposes = { "credit_assessment" }, DataCategories = { "user.financial.transactions" }, Fields = { "amount" },
+                        MaxRetention = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromDays(30)),
+                        ValidFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Host.Time.GetUtcNow()),
+                        ValidUntil = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Host.Time.GetUtcNow().AddDays(days)),
+                    },
+                },
+            }));
+        }
+
+        // The first alliance due refuses every write, as a failing row would.
+        await using (var connection = await Host.Database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync($"""
+                CREATE TRIGGER refuse_expiry BEFORE UPDATE ON alliance WHEN OLD.id = '{formed[0]}'
+                BEGIN SELECT RAISE(ABORT, 'refused on purpose'); END;
+                """);
+        }
+
+        Host.Time.Advance(TimeSpan.FromDays(12));
+        var expiry = Repository<Application.Alliances>();
+        Assert.Equal(1, await expiry.ExpireDueAsync(CancellationToken.None));
+        Assert.Equal([AllianceState.AwaitingRegulator, AllianceState.Expired], await StatesAsync());
+
+        await using (var connection = await Host.Database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("DROP TRIGGER refuse_expiry");
+        }
+
+        Assert.Equal(1, await expiry.ExpireDueAsync(CancellationToken.None));
+        Assert.Equal([AllianceState.Expired, AllianceState.Expired], await StatesAsync());
+
+        async Task<AllianceState[]> StatesAsync()
+        {
+            var states = new List<AllianceState>();
+            foreach (var id in formed)
+            {
+                states.Add((await Host.Alliances().GetAllianceAsync(new GetAllianceRequest { AllianceId = id })).Alliance.State);
+            }
+
+            return [.. states];
+        }
+    }
+
     private async Task ExecuteAsync(string sql, object parameters)
     {
         await using var connection = await Host.Database.OpenAsync(CancellationToken.None);

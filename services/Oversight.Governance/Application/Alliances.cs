@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Messaging;
@@ -15,7 +16,8 @@ namespace Oversight.Governance.Application;
 /// regulator approves (ACTIVE), rejects, suspends and resumes; a job expires them at the end of
 /// their validity. Every transition is an event carrying what Exchange needs.
 /// </summary>
-public sealed class Alliances(GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time)
+public sealed class Alliances(
+    GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time, ILogger<Alliances> logger)
 {
     public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
     {
@@ -107,36 +109,51 @@ public sealed class Alliances(GovernanceDatabase database, AllianceRepository al
             due = await alliances.DueForExpiryAsync(connection, now, cancellationToken);
         }
 
+        // Each alliance on its own: one that cannot be expired now (a failing row, a busy store) is
+        // logged and tried again next round, and never keeps the ones behind it alive.
         var expired = 0;
         foreach (var id in due)
         {
-            await using var session = await database.BeginAsync(cancellationToken);
-            var current = await alliances.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
-            if (current is not { State: AllianceState.Active or AllianceState.Suspended or AllianceState.AwaitingRegulator } || current.ValidUntil > now)
+            try
             {
-                continue;
+                expired += await ExpireAsync(id, now, cancellationToken) ? 1 : 0;
             }
-
-            var moved = current with { State = AllianceState.Expired, StateReason = "validity ended", UpdatedAt = now, Version = current.Version + 1 };
-            if (!await alliances.UpdateAsync(session, moved, current.Version))
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
-                continue;
+                logger.LogWarning(exception, "Alliance {AllianceId} could not be expired; it is tried again next round", id);
             }
-
-            await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
-            if (current.State != AllianceState.AwaitingRegulator)
-            {
-                await Outbox.EnqueueAsync(session, new AllianceExpired
-                {
-                    EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
-                    AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
-                });
-            }
-            await session.CommitAsync();
-            expired++;
         }
 
         return expired;
+    }
+
+    private async Task<bool> ExpireAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var session = await database.BeginAsync(cancellationToken);
+        var current = await alliances.GetAsync(session.Connection, id, session.Transaction, cancellationToken);
+        if (current is not { State: AllianceState.Active or AllianceState.Suspended or AllianceState.AwaitingRegulator } || current.ValidUntil > now)
+        {
+            return false;
+        }
+
+        var moved = current with { State = AllianceState.Expired, StateReason = "validity ended", UpdatedAt = now, Version = current.Version + 1 };
+        if (!await alliances.UpdateAsync(session, moved, current.Version))
+        {
+            return false;
+        }
+
+        await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
+        if (current.State != AllianceState.AwaitingRegulator)
+        {
+            await Outbox.EnqueueAsync(session, new AllianceExpired
+            {
+                EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
+                AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
+            });
+        }
+
+        await session.CommitAsync();
+        return true;
     }
 
     private static AllianceScopeTerms Terms(Alliance alliance)
