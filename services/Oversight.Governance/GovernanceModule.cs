@@ -65,7 +65,7 @@ public static class GovernanceModule
         services.AddHostedService<ModuleDatabaseInitializer<GovernanceDatabase>>();
         services.AddHostedService<OutboxRelay<GovernanceDatabase>>();
         services.AddHostedService<ProposalTallier>();
-        services.AddModuleHealth<ModuleDatabaseHealthCheck<GovernanceDatabase>>(Name, GrpcServiceNames);
+        services.AddModuleHealth<GovernanceDatabase>(Name, GrpcServiceNames);
         return builder;
     }
 
