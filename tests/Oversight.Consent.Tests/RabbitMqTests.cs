@@ -34,18 +34,21 @@ public sealed class RabbitMqTests
 {
     private static (ConsentTestHost Host, Received Received) Probe(ConsentTestHost host) => (host, host.Services.GetRequiredService<Received>());
 
-    private static Task<ConsentTestHost> StartAsync(string broker, string? dataDirectory = null) =>
+    private static Task<ConsentTestHost> StartAsync(string broker, string? dataDirectory = null, Action<IDictionary<string, string?>>? configure = null) =>
         ConsentTestHost.StartAsync(
             settings =>
             {
                 settings["Oversight:Bus:RabbitMq"] = broker;
                 settings["Oversight:Outbox:PublishTimeout"] = "00:00:02";
                 settings["Oversight:Outbox:MaxBackoff"] = "00:00:01";
+                configure?.Invoke(settings);
             },
             dataDirectory,
             services =>
             {
                 services.AddSingleton<Received>();
+                services.AddSingleton<RedeliveredEvents>();
+                services.AddConsumeObserver(provider => provider.GetRequiredService<RedeliveredEvents>());
                 services.AddBusContribution("probe", bus => bus.AddConsumer<GrantedProbe>().Endpoint(e =>
                 {
                     e.Name = $"test-probe-{Guid.NewGuid():N}";
@@ -205,6 +208,29 @@ public sealed class RabbitMqTests
         await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(second, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") == events.Count,
             "the next start consumes the rest", 60000);
         Assert.Equal(faultedBefore, await QueueDepthAsync(broker, errorQueue));
+    }
+
+    [Fact]
+    public async Task A_locked_store_returns_events_to_the_queue_and_faults_none()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await StartAsync(broker, configure: StoreOutageTests.ShortTries);
+        await WaitForConsumersAsync();
+        var run = Guid.NewGuid().ToString("N")[..8];
+
+        await StoreOutageTests.OutlastEveryDeliveryAsync(host, run, StoreOutageTests.Registrations(run, 20));
+
+        Assert.Equal(0u, await QueueDepthAsync(broker, "consent-organisation-registered_error"));
+    }
+
+    [Fact]
+    public async Task Each_test_run_has_a_virtual_host_of_its_own()
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(RealInfrastructure.RabbitMq()) };
+        await using var connection = await factory.CreateConnectionAsync();
+
+        Assert.StartsWith("oversight-test-", factory.VirtualHost, StringComparison.Ordinal);
+        Assert.True(connection.IsOpen);
     }
 
     // The receive endpoints bind their queues asynchronously after start.
