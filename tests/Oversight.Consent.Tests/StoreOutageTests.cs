@@ -75,7 +75,8 @@ public sealed class StoreOutageTests
         settings["Oversight:Bus:RetryLimit"] = "1";
         settings["Oversight:Bus:RetryMinInterval"] = "00:00:00.050";
         settings["Oversight:Bus:RetryMaxInterval"] = "00:00:00.200";
-        settings["Oversight:Bus:ConcurrentMessageLimit"] = "10";
+        settings["Oversight:Bus:PrefetchCount"] = "8";
+        settings["Oversight:Bus:ConcurrentMessageLimit"] = "8";
     }
 
     internal static List<OrganisationRegistered> Registrations(string run, int count) => Enumerable.Range(0, count).Select(i => new OrganisationRegistered
@@ -85,8 +86,10 @@ public sealed class StoreOutageTests
     }).ToList();
 
     /// <summary>
-    /// Holds the store locked until every event has spent all the tries of a delivery and come back
-    /// (where it used to be faulted), then lets go and waits for all to be applied.
+    /// Holds the store locked until as many events as a consumer takes at once have spent all the
+    /// tries of a delivery and come back (where they used to be faulted), then lets go and waits
+    /// for all to be applied. (RabbitMQ requeues at the head, so the same few come back while the
+    /// store stays locked; the rest wait their turn in the queue.)
     /// </summary>
     internal static async Task OutlastEveryDeliveryAsync(ConsentTestHost host, string run, IReadOnlyList<OrganisationRegistered> events)
     {
@@ -98,8 +101,8 @@ public sealed class StoreOutageTests
                 await host.PublishAsync(message);
             }
 
-            await ConsentTestHost.EventuallyAsync(() => Task.FromResult(redelivered.Count == events.Count),
-                "every event is delivered again after its tries failed while the store is locked", 120000);
+            await ConsentTestHost.EventuallyAsync(() => Task.FromResult(redelivered.Count >= 8),
+                "a consumer's worth of events is delivered again after its tries failed while the store is locked", 120000);
         }
 
         await ConsentTestHost.EventuallyAsync(async () => await AppliedAsync(host, run) == events.Count, "every event is applied once the store is back", 60000);
