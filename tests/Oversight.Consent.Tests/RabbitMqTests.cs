@@ -14,6 +14,8 @@ namespace Oversight.Consent.Tests;
 public sealed class Received
 {
     public ConcurrentQueue<(Guid? MessageId, ConsentGranted Message)> Granted { get; } = new();
+
+    public ConcurrentQueue<Guid> StoppingProbes { get; } = new();
 }
 
 public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
@@ -24,6 +26,23 @@ public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
         return Task.CompletedTask;
     }
 }
+
+/// <summary>What the host's services look like to a consumer while the host stops under it: disposed.</summary>
+public sealed record StoppingProbe(Guid Id);
+
+/// <summary>Fails as a consumer does when the host stops under it, until the broker delivers the message again.</summary>
+public sealed class StoppingProbeConsumer(Received received) : IConsumer<StoppingProbe>
+{
+    public Task Consume(ConsumeContext<StoppingProbe> context)
+    {
+        ObjectDisposedException.ThrowIf(!context.ReceiveContext.Redelivered, typeof(IServiceProvider));
+
+        received.StoppingProbes.Enqueue(context.Message.Id);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class StoppingProbeConsumerDefinition() : ModuleConsumerDefinition<StoppingProbeConsumer>("test", "stopping-probe");
 
 /// <summary>
 /// The outbox, relay and inbox against a real RabbitMQ broker. One collection, so the tests do not
@@ -221,6 +240,27 @@ public sealed class RabbitMqTests
         await StoreOutageTests.OutlastEveryDeliveryAsync(host, run, StoreOutageTests.Registrations(run, 20));
 
         Assert.Equal(0u, await QueueDepthAsync(broker, "consent-organisation-registered_error"));
+    }
+
+    [Fact]
+    public async Task A_consumer_failing_because_the_host_stops_returns_its_message_to_the_queue()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await ConsentTestHost.StartAsync(
+            settings => settings["Oversight:Bus:RabbitMq"] = broker,
+            services: services =>
+            {
+                services.AddSingleton<Received>();
+                services.AddBusContribution("test", bus => bus.AddConsumer<StoppingProbeConsumer, StoppingProbeConsumerDefinition>());
+            });
+        await WaitForConsumersAsync();
+        var received = host.Services.GetRequiredService<Received>();
+        var probe = new StoppingProbe(Guid.NewGuid());
+
+        await host.PublishAsync(probe);
+
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.StoppingProbes.Contains(probe.Id)), "the message comes back and is consumed");
+        Assert.Equal(0u, await QueueDepthAsync(broker, "test-stopping-probe_error"));
     }
 
     [Fact]
