@@ -74,7 +74,7 @@ public static class ConsentModule
         services.AddSingleton<ConsentExpirySweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<ConsentExpirySweeper>());
 
-        services.AddModuleHealth<ModuleDatabaseHealthCheck<ConsentDatabase>>(Name, GrpcServiceNames);
+        services.AddModuleHealth<ConsentDatabase>(Name, GrpcServiceNames);
         services.AddBusContribution(Name, bus =>
         {
             bus.AddConsumer<OrganisationRegisteredConsumer, OrganisationRegisteredConsumerDefinition>();

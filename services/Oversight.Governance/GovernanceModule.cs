@@ -67,7 +67,7 @@ public static class GovernanceModule
         // One instance, so a caller (a test, an operator tool) runs the same rounds and back-off book as the loop.
         services.AddSingleton<ProposalTallier>();
         services.AddHostedService(provider => provider.GetRequiredService<ProposalTallier>());
-        services.AddModuleHealth<ModuleDatabaseHealthCheck<GovernanceDatabase>>(Name, GrpcServiceNames);
+        services.AddModuleHealth<GovernanceDatabase>(Name, GrpcServiceNames);
         return builder;
     }
 

@@ -115,6 +115,9 @@ public sealed class ConsentTestHost : IAsyncDisposable
 
     public CallInvoker Anonymous => _channel.CreateCallInvoker();
 
+    /// <summary>Plain HTTP to the test server (<c>/healthz</c>, <c>/alive</c>).</summary>
+    public HttpClient Http() => _app.GetTestServer().CreateClient();
+
     public ConsentService.ConsentServiceClient Consent(string organisationId, string kind = "platform", string? service = null) =>
         new(Invoker(organisationId, kind, service));
 

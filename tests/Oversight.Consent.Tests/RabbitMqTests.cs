@@ -14,6 +14,8 @@ namespace Oversight.Consent.Tests;
 public sealed class Received
 {
     public ConcurrentQueue<(Guid? MessageId, ConsentGranted Message)> Granted { get; } = new();
+
+    public ConcurrentQueue<Guid> StoppingProbes { get; } = new();
 }
 
 public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
@@ -25,6 +27,23 @@ public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
     }
 }
 
+/// <summary>What the host's services look like to a consumer while the host stops under it: disposed.</summary>
+public sealed record StoppingProbe(Guid Id);
+
+/// <summary>Fails as a consumer does when the host stops under it, until the broker delivers the message again.</summary>
+public sealed class StoppingProbeConsumer(Received received) : IConsumer<StoppingProbe>
+{
+    public Task Consume(ConsumeContext<StoppingProbe> context)
+    {
+        ObjectDisposedException.ThrowIf(!context.ReceiveContext.Redelivered, typeof(IServiceProvider));
+
+        received.StoppingProbes.Enqueue(context.Message.Id);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class StoppingProbeConsumerDefinition() : ModuleConsumerDefinition<StoppingProbeConsumer>("test", "stopping-probe");
+
 /// <summary>
 /// The outbox, relay and inbox against a real RabbitMQ broker. One collection, so the tests do not
 /// compete for the module's queues.
@@ -34,18 +53,21 @@ public sealed class RabbitMqTests
 {
     private static (ConsentTestHost Host, Received Received) Probe(ConsentTestHost host) => (host, host.Services.GetRequiredService<Received>());
 
-    private static Task<ConsentTestHost> StartAsync(string broker, string? dataDirectory = null) =>
+    private static Task<ConsentTestHost> StartAsync(string broker, string? dataDirectory = null, Action<IDictionary<string, string?>>? configure = null) =>
         ConsentTestHost.StartAsync(
             settings =>
             {
                 settings["Oversight:Bus:RabbitMq"] = broker;
                 settings["Oversight:Outbox:PublishTimeout"] = "00:00:02";
                 settings["Oversight:Outbox:MaxBackoff"] = "00:00:01";
+                configure?.Invoke(settings);
             },
             dataDirectory,
             services =>
             {
                 services.AddSingleton<Received>();
+                services.AddSingleton<RedeliveredEvents>();
+                services.AddConsumeObserver(provider => provider.GetRequiredService<RedeliveredEvents>());
                 services.AddBusContribution("probe", bus => bus.AddConsumer<GrantedProbe>().Endpoint(e =>
                 {
                     e.Name = $"test-probe-{Guid.NewGuid():N}";
@@ -205,6 +227,50 @@ public sealed class RabbitMqTests
         await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(second, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") == events.Count,
             "the next start consumes the rest", 60000);
         Assert.Equal(faultedBefore, await QueueDepthAsync(broker, errorQueue));
+    }
+
+    [Fact]
+    public async Task A_locked_store_returns_events_to_the_queue_and_faults_none()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await StartAsync(broker, configure: StoreOutageTests.ShortTries);
+        await WaitForConsumersAsync();
+        var run = Guid.NewGuid().ToString("N")[..8];
+
+        await StoreOutageTests.OutlastEveryDeliveryAsync(host, run, StoreOutageTests.Registrations(run, 20));
+
+        Assert.Equal(0u, await QueueDepthAsync(broker, "consent-organisation-registered_error"));
+    }
+
+    [Fact]
+    public async Task A_consumer_failing_because_the_host_stops_returns_its_message_to_the_queue()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await ConsentTestHost.StartAsync(
+            settings => settings["Oversight:Bus:RabbitMq"] = broker,
+            services: services =>
+            {
+                services.AddSingleton<Received>();
+                services.AddBusContribution("test", bus => bus.AddConsumer<StoppingProbeConsumer, StoppingProbeConsumerDefinition>());
+            });
+        await WaitForConsumersAsync();
+        var received = host.Services.GetRequiredService<Received>();
+        var probe = new StoppingProbe(Guid.NewGuid());
+
+        await host.PublishAsync(probe);
+
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.StoppingProbes.Contains(probe.Id)), "the message comes back and is consumed");
+        Assert.Equal(0u, await QueueDepthAsync(broker, "test-stopping-probe_error"));
+    }
+
+    [Fact]
+    public async Task Each_test_run_has_a_virtual_host_of_its_own()
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(RealInfrastructure.RabbitMq()) };
+        await using var connection = await factory.CreateConnectionAsync();
+
+        Assert.StartsWith("oversight-test-", factory.VirtualHost, StringComparison.Ordinal);
+        Assert.True(connection.IsOpen);
     }
 
     // The receive endpoints bind their queues asynchronously after start.

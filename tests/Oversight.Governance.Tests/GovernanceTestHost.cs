@@ -107,6 +107,26 @@ public sealed class GovernanceTestHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Polls until the condition holds (the relay and the bus work asynchronously).</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"Timed out waiting until {what}.");
+    }
+
+    /// <summary>Calls without a token (health, reflection).</summary>
+    public CallInvoker Anonymous => _channel.CreateCallInvoker();
+
     private CallInvoker Invoker(string organisationId, string kind)
     {
         var token = _tokens.Mint(organisationId, kind);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Oversight.Testing;
 
 /// <summary>
@@ -8,12 +10,18 @@ namespace Oversight.Testing;
 /// </summary>
 internal static class RealInfrastructure
 {
+    private static readonly Lazy<string> RunVirtualHost = new(CreateRunVirtualHost);
+
+    /// <summary>
+    /// The broker, on a virtual host of this test run's own: durable queues and their messages
+    /// from earlier runs (or from another test project running beside this one) are not there.
+    /// </summary>
     public static string RabbitMq()
     {
         var uri = Environment.GetEnvironmentVariable("OVERSIGHT_RABBITMQ");
         if (!string.IsNullOrWhiteSpace(uri))
         {
-            return uri;
+            return new UriBuilder(uri) { Path = "/" + Uri.EscapeDataString(RunVirtualHost.Value) }.Uri.ToString();
         }
 
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
@@ -40,5 +48,37 @@ internal static class RealInfrastructure
         return string.Equals(connection.Trim(), SqlServerContainer.Switch, StringComparison.OrdinalIgnoreCase)
             ? await SqlServerContainer.ConnectionStringAsync()
             : connection;
+    }
+
+    /// <summary>
+    /// Creates the run's virtual host with <c>rabbitmqctl</c> (the broker runs on this machine, as
+    /// in <c>.ci/run</c>) and deletes it, with everything in it, when the test process exits.
+    /// </summary>
+    private static string CreateRunVirtualHost()
+    {
+        var user = new Uri(Environment.GetEnvironmentVariable("OVERSIGHT_RABBITMQ")!).UserInfo.Split(':')[0];
+        var name = $"oversight-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        RabbitMqCtl("add_vhost", name);
+        RabbitMqCtl("set_permissions", "-p", name, string.IsNullOrEmpty(user) ? "guest" : Uri.UnescapeDataString(user), ".*", ".*", ".*");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => RabbitMqCtl("delete_vhost", name);
+        return name;
+    }
+
+    private static void RabbitMqCtl(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
+        }
     }
 }

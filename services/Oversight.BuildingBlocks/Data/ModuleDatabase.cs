@@ -13,6 +13,13 @@ public sealed class DatabaseOptions
 
     /// <summary>An ADO.NET connection string for the provider.</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// SQLite: how long a writer waits for another before SQLITE_BUSY surfaces (it replaces the
+    /// connection string's <c>Default Timeout</c>). Short, because a consumer holds its message and
+    /// a caller its request that long for each try; a busy store is retried, not waited out.
+    /// </summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -33,7 +40,7 @@ public abstract class ModuleDatabase
         Module = module;
         Dialect = SqlDialect.For(options.Provider);
         ConnectionString = options.Provider == DatabaseProvider.Sqlite
-            ? NormaliseSqlite(options.ConnectionString)
+            ? NormaliseSqlite(options.ConnectionString, options.BusyTimeout)
             : options.ConnectionString;
     }
 
@@ -63,9 +70,22 @@ public abstract class ModuleDatabase
         _ => new SqlConnection(ConnectionString),
     };
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A connection outside the pool, for health: a pooled connection keeps working on a file whose
+    /// folder has gone, while every new one fails. It never creates a missing SQLite file.
+    /// </summary>
+    public DbConnection CreateUnpooledConnection() => Provider switch
     {
-        var connection = CreateConnection();
+        DatabaseProvider.Sqlite => new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false, Mode = SqliteOpenMode.ReadWrite }.ToString()),
+        _ => new SqlConnection(new SqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ToString()),
+    };
+
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(CreateConnection(), cancellationToken);
+
+    public Task<DbConnection> OpenUnpooledAsync(CancellationToken cancellationToken) => OpenAsync(CreateUnpooledConnection(), cancellationToken);
+
+    private static async Task<DbConnection> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -94,18 +114,14 @@ public abstract class ModuleDatabase
         }
     }
 
-    private static string NormaliseSqlite(string connectionString)
+    private static string NormaliseSqlite(string connectionString, TimeSpan busyTimeout)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString)
         {
             ForeignKeys = true,
             Pooling = true,
         };
-        // A writer waits this long for another to finish before SQLITE_BUSY surfaces.
-        if (builder.DefaultTimeout < 5)
-        {
-            builder.DefaultTimeout = 30;
-        }
+        builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds));
 
         return builder.ToString();
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.BuildingBlocks.Security;
 
@@ -15,7 +16,7 @@ namespace Oversight.BuildingBlocks.Hosting;
 
 /// <summary>
 /// What every Oversight process has, whichever modules it hosts: gRPC with the error
-/// interceptor, reflection, <c>grpc.health.v1</c>, HTTP <c>/healthz</c>, JWT bearer
+/// interceptor, reflection, <c>grpc.health.v1</c>, HTTP <c>/healthz</c> (readiness) and <c>/alive</c> (liveness), JWT bearer
 /// authentication, OpenTelemetry, and the clock.
 /// </summary>
 public static class OversightHosting
@@ -35,7 +36,7 @@ public static class OversightHosting
         });
         services.AddGrpcReflection();
         services.Configure<Messaging.OutboxOptions>(builder.Configuration.GetSection("Oversight:Outbox"));
-        services.AddHealthChecks();
+        services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
         services.AddGrpcHealthChecks(health =>
         {
             // Answer from the checks themselves, not a periodically published copy, so SERVING
@@ -65,16 +66,28 @@ public static class OversightHosting
         return builder;
     }
 
-    /// <summary>Registers a module's readiness check under its name and maps its gRPC services to it.</summary>
-    public static IServiceCollection AddModuleHealth<TCheck>(this IServiceCollection services, string module, IEnumerable<string> grpcServiceNames)
-        where TCheck : class, IHealthCheck
+    /// <summary>Tags the one cheap check that <c>/alive</c> answers: the process runs and serves HTTP.</summary>
+    public const string LiveTag = "live";
+
+    /// <summary>Tags the checks of what every module shares (the bus), which count for each module's services too.</summary>
+    public const string SharedTag = "shared";
+
+    /// <summary>
+    /// Registers a module's readiness checks under its name and maps its gRPC services to them and
+    /// to the shared ones: its database (NOT_SERVING when it cannot be opened or written) and its
+    /// outbox backlog (Degraded, still SERVING, when events wait too long for the broker).
+    /// </summary>
+    public static IServiceCollection AddModuleHealth<TDatabase>(this IServiceCollection services, string module, IEnumerable<string> grpcServiceNames)
+        where TDatabase : ModuleDatabase
     {
-        services.AddHealthChecks().AddCheck<TCheck>(module, tags: [module]);
+        services.AddHealthChecks()
+            .AddCheck<ModuleDatabaseHealthCheck<TDatabase>>(module, tags: [module])
+            .AddCheck<OutboxBacklogHealthCheck<TDatabase>>($"{module}-outbox", failureStatus: HealthStatus.Degraded, tags: [module]);
         services.Configure<GrpcHealthChecksOptions>(health =>
         {
             foreach (var name in grpcServiceNames)
             {
-                health.Services.Map(name, result => result.Tags.Contains(module));
+                health.Services.Map(name, result => result.Tags.Contains(module) || result.Tags.Contains(SharedTag));
             }
         });
         return services;
@@ -86,7 +99,10 @@ public static class OversightHosting
         app.UseAuthorization();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGrpcHealthChecksService().AllowAnonymous();
+        // Liveness apart from readiness (as eShop's ServiceDefaults): a restart cures neither a
+        // locked database nor an absent broker, so a liveness probe asks only whether the process answers.
         app.MapHealthChecks("/healthz", new HealthCheckOptions()).AllowAnonymous();
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) }).AllowAnonymous();
         return app;
     }
 

@@ -48,4 +48,12 @@ public static class MessagingSql
         """;
 
     public static string Ping => "SELECT 1;";
+
+    /// <summary>Health's write probe, always rolled back: can the store take a write now?</summary>
+    public static string ProbeWrite =>
+        "INSERT INTO inbox_message (message_id, consumer, processed_at_ms) VALUES (@MessageId, 'health-probe', 0);";
+
+    /// <summary>When the oldest event still waiting for the broker happened (parked rows wait for an operator, not the broker).</summary>
+    public static string OldestUnsentOutbox =>
+        "SELECT MIN(occurred_at_ms) FROM outbox_message WHERE sent_at_ms IS NULL AND parked_at_ms IS NULL;";
 }

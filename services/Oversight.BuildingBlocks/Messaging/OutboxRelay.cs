@@ -28,6 +28,9 @@ public sealed class OutboxOptions
     /// never parks anything: those rows wait for the broker however long it takes).
     /// </summary>
     public int MaxUnreadableAttempts { get; set; } = 10;
+
+    /// <summary>Health reports Degraded while the oldest unsent event is older than this.</summary>
+    public TimeSpan MaxUnsentAge { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>The stored event cannot be turned back into a message by this build.</summary>
