@@ -80,7 +80,7 @@ public sealed class RabbitMqTests
     {
         var (host, received) = Probe(await StartAsync(RealInfrastructure.RabbitMq()));
         await using var _ = host;
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(host);
 
         var consent = await host.GrantAsync("broker-subject");
         await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.Granted.Any(g => g.Message.ConsentId == consent.Id)), "the event arrives");
@@ -147,7 +147,7 @@ public sealed class RabbitMqTests
     public async Task A_redelivered_event_has_no_second_effect()
     {
         await using var host = await StartAsync(RealInfrastructure.RabbitMq());
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(host);
         var erasure = (await host.Subjects(ConsentTestHost.Shopwave).RequestErasureAsync(
             new V1.RequestErasureRequest { RequestId = "e", SubjectId = "twice" })).ErasureRequest;
         var completed = new SubjectErasureCompleted
@@ -171,7 +171,7 @@ public sealed class RabbitMqTests
     {
         var broker = RealInfrastructure.RabbitMq();
         await using var host = await StartAsync(broker);
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(host);
         const string errorQueue = "consent-data-disclosed_error";
         var before = await QueueDepthAsync(broker, errorQueue);
 
@@ -203,7 +203,7 @@ public sealed class RabbitMqTests
         }).ToList();
 
         var first = await StartAsync(broker, data);
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(first);
         foreach (var message in events)
         {
             await first.PublishAsync(message);
@@ -234,7 +234,7 @@ public sealed class RabbitMqTests
     {
         var broker = RealInfrastructure.RabbitMq();
         await using var host = await StartAsync(broker, configure: StoreOutageTests.ShortTries);
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(host);
         var run = Guid.NewGuid().ToString("N")[..8];
 
         await StoreOutageTests.OutlastEveryDeliveryAsync(host, run, StoreOutageTests.Registrations(run, 20));
@@ -253,7 +253,7 @@ public sealed class RabbitMqTests
                 services.AddSingleton<Received>();
                 services.AddBusContribution("test", bus => bus.AddConsumer<StoppingProbeConsumer, StoppingProbeConsumerDefinition>());
             });
-        await WaitForConsumersAsync();
+        await WaitForConsumersAsync(host);
         var received = host.Services.GetRequiredService<Received>();
         var probe = new StoppingProbe(Guid.NewGuid());
 
@@ -273,8 +273,13 @@ public sealed class RabbitMqTests
         Assert.True(connection.IsOpen);
     }
 
-    // The receive endpoints bind their queues asynchronously after start.
-    private static Task WaitForConsumersAsync() => Task.Delay(1500);
+    // The receive endpoints bind their queues asynchronously after start: wait until every one is
+    // ready (the bus reports Healthy only then), or an event published before would find no queue.
+    private static async Task WaitForConsumersAsync(ConsentTestHost host)
+    {
+        var health = await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(60));
+        Assert.Equal(BusHealthStatus.Healthy, health);
+    }
 
     private static async Task<long> AttemptsAsync(ConsentTestHost host) => await ScalarAsync(host, "SELECT COALESCE(MAX(attempts), 0) FROM outbox_message");
 
