@@ -42,7 +42,7 @@ public static class OversightHosting
             // means "reachable now".
             health.UseHealthChecksCache = false;
         });
-        services.AddOversightAuthentication(builder.Configuration);
+        services.AddOversightAuthentication(builder.Configuration, builder.Environment);
 
         builder.Logging.AddSimpleConsole(console =>
         {
