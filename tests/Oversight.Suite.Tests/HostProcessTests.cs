@@ -181,13 +181,46 @@ public sealed partial class HostProcessTests
         return (host.ExitCode, await error);
     }
 
-    /// <summary>Starts the host executable outside the Development environment, whatever the test runner's is.</summary>
-    internal static Process Start(params string[] arguments)
+    [Fact]
+    public async Task Dotnet_run_puts_the_data_folder_under_the_folder_it_was_run_from()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var configuration = typeof(HostProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        using var host = StartProcess(folder,
+            "run", "--no-build", "--configuration", configuration, "--project", Path.Combine(RepositoryRoot, "services", "Oversight.Host"), "--",
+            $"--Oversight:Consent:Port={FreePort()}", $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}");
+        try
+        {
+            var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
+            Assert.StartsWith($"data {Path.Combine(folder, "data")};", lines[^1], StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(folder, "data", "consent.db")));
+        }
+        finally
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    internal static string RepositoryRoot => Path.GetFullPath(typeof(HostProcessTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!);
+
+    /// <summary>Starts the host executable.</summary>
+    internal static Process Start(params string[] arguments) => StartProcess(null, [HostAssembly, .. arguments]);
+
+    /// <summary>Starts dotnet outside the Development environment, whatever the test runner's is.</summary>
+    private static Process StartProcess(string? workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
         start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
         start.Environment.Remove("DOTNET_ENVIRONMENT");
-        start.ArgumentList.Add(HostAssembly);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
