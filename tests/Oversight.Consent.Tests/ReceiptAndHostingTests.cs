@@ -141,6 +141,20 @@ public sealed class ReceiptAndHostingTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Migrating_twice_applies_nothing_new() =>
+    public async Task Migrating_twice_applies_nothing_new()
+    {
+        long scripts = DatabaseMigrator.Scripts(_host.Database).Count;
+        Assert.Equal(scripts, await JournalledScriptsAsync());
         DatabaseMigrator.Migrate(_host.Database, NullLogger.Instance);
+        Assert.Equal(scripts, await JournalledScriptsAsync());
+    }
+
+    /// <summary>The scripts DbUp's journal records as applied.</summary>
+    private async Task<long> JournalledScriptsAsync()
+    {
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM SchemaVersions";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -61,7 +61,18 @@ public sealed class OrganisationTests : IAsyncLifetime
     public async Task Only_the_operator_or_the_regulator_keeps_the_registry()
     {
         await RpcFails(StatusCode.PermissionDenied, () => _host.Organisations("shopwave", "platform").RegisterOrganisationAsync(Register("sneaky")).ResponseAsync);
-        await _host.Organisations("central-bank", "regulator").RegisterOrganisationAsync(Register("by-regulator"));
+        var byRegulator = await _host.Organisations("central-bank", "regulator").RegisterOrganisationAsync(Register("by-regulator"));
+        Assert.Equal(("by-regulator", 1L), (byRegulator.Organisation.Id, byRegulator.Organisation.Version));
+
+        // The refusal is audited with its caller and method, and registered nothing.
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT caller_id || ' ' || caller_kind || ' ' || method FROM access_denial";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("shopwave platform /oversight.governance.v1.OrganisationService/RegisterOrganisation", reader.GetString(0));
+        Assert.False(await reader.ReadAsync());
+        await RpcFails(StatusCode.NotFound, () => _host.Organisations().GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = "sneaky" }).ResponseAsync);
     }
 
     [Fact]
