@@ -2,7 +2,6 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
@@ -56,14 +55,21 @@ public static class ConsentModule
         services.AddSingleton<ConsentRegister>();
         services.AddSingleton<CheckReaders>();
         services.AddSingleton<ConsentChecker>();
-        services.AddSingleton(provider =>
+        var options = section.Get<ConsentOptions>() ?? new ConsentOptions();
+        var receiptKeyPath = string.IsNullOrWhiteSpace(options.ReceiptSigningKeyPath)
+            ? Path.Combine(dataDirectory, "consent-receipt-signing-key.pem")
+            : options.ReceiptSigningKeyPath;
+        // A key created on first start is a development key: nobody outside knows it is the service's.
+        var createReceiptKey = options.CreateReceiptSigningKey && DevelopmentKeys.Allowed(builder.Configuration, builder.Environment);
+        if (!createReceiptKey && !File.Exists(receiptKeyPath))
         {
-            var options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
-            var path = string.IsNullOrWhiteSpace(options.ReceiptSigningKeyPath)
-                ? Path.Combine(dataDirectory, "consent-receipt-signing-key.pem")
-                : options.ReceiptSigningKeyPath;
-            return ReceiptSigner.FromFile(path, options.CreateReceiptSigningKey, options.PreviousReceiptPublicKeyPaths);
-        });
+            throw new MissingKeyException(
+                $"There is no receipt signing key at '{receiptKeyPath}'. Set Oversight:Consent:ReceiptSigningKeyPath to an ECDSA P-256 private key "
+                + "(PKCS#8 PEM, e.g. from 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256'). Oversight:Consent:CreateReceiptSigningKey "
+                + "creates one only in the Development environment and the embedded default.");
+        }
+
+        services.AddSingleton(_ => ReceiptSigner.FromFile(receiptKeyPath, createReceiptKey, options.PreviousReceiptPublicKeyPaths));
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<ConsentDatabase>(
             provider.GetRequiredService<ConsentDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.consent.v1."));
 

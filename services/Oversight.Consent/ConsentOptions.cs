@@ -10,7 +10,10 @@ public sealed class ConsentOptions
     /// <summary>The PEM file of the ECDSA P-256 key that signs receipts.</summary>
     public string ReceiptSigningKeyPath { get; set; } = "";
 
-    /// <summary>Create the signing key file when it is missing (the embedded default). Production provides the key.</summary>
+    /// <summary>
+    /// Create the signing key file when it is missing — only where development keys are allowed
+    /// (the Development environment, the embedded default); anywhere else the key must exist.
+    /// </summary>
     public bool CreateReceiptSigningKey { get; set; } = true;
 
     /// <summary>PEM files of earlier public keys, still served so older receipts verify.</summary>

@@ -66,7 +66,8 @@ static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, 
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
     if (embeddedDefault)
     {
-        // The embedded default's demo organisations, so a newcomer can grant a consent at once.
+        // The embedded default: its demo organisations, so a newcomer can grant a consent at once, and
+        // leave to run on development keys (one process on one machine, nothing to share a key with).
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "embedded-default.json"), optional: true);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddCommandLine(configurationArgs);
@@ -91,10 +92,18 @@ static async Task<int> RunAsync(string? servicesArgument, string? dataArgument, 
         kestrel.Listen(address, healthPort, endpoint => endpoint.Protocols = HttpProtocols.Http1);
     });
 
-    builder.AddOversightDefaults();
-    foreach (var module in selected)
+    try
     {
-        module.Add(builder, dataDirectory);
+        builder.AddOversightDefaults();
+        foreach (var module in selected)
+        {
+            module.Add(builder, dataDirectory);
+        }
+    }
+    catch (MissingKeyException exception)
+    {
+        await Console.Error.WriteLineAsync($"error: {exception.Message}");
+        return 2;
     }
 
     builder.Services.AddOversightBus(builder.Configuration);

@@ -41,7 +41,7 @@ public sealed class BenchmarkServer : IAsyncDisposable
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-benchmark", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
-        var settings = new Dictionary<string, string?>();
+        var settings = new Dictionary<string, string?> { ["Oversight:AllowDevelopmentKeys"] = "true" };
         (string Id, string Kind)[] seeds = [(Platform, "platform"), (Institution, "institution")];
         for (var i = 0; i < seeds.Length; i++)
         {

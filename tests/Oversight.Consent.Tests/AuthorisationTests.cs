@@ -17,7 +17,10 @@ public sealed class AuthorisationTests : IAsyncLifetime
     public async Task A_call_without_a_token_is_unauthenticated()
     {
         var anonymous = new ConsentService.ConsentServiceClient(_host.Anonymous);
-        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => anonymous.GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+        var refused = await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => anonymous.GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+        // A gRPC status that names the cause and the way out, not "Bad gRPC response. HTTP status code: 401".
+        Assert.Contains("no bearer token", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("--kind", refused.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -26,8 +29,9 @@ public sealed class AuthorisationTests : IAsyncLifetime
         var foreign = new Oversight.BuildingBlocks.Security.TokenIssuer(
             new Oversight.BuildingBlocks.Security.AuthOptions { SigningKey = new string('x', 40) }, TimeProvider.System).Mint("shopwave", "platform");
         var client = new ConsentService.ConsentServiceClient(_host.Anonymous);
-        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => client.GetConsentAsync(
+        var refused = await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => client.GetConsentAsync(
             new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }, new Metadata { { "Authorization", $"Bearer {foreign}" } }).ResponseAsync);
+        Assert.Contains("not signed with this service's key (Oversight:Auth:SigningKey)", refused.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -123,9 +127,13 @@ public sealed class AuthorisationTests : IAsyncLifetime
     [Fact]
     public async Task A_token_of_an_unknown_kind_is_refused_and_audited()
     {
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
-            () => _host.Consent(ConsentTestHost.Shopwave, "banana").GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+        var refused = await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Consent(ConsentTestHost.Shopwave, "platfrom").GetConsentAsync(new GetConsentRequest { ConsentId = Guid.NewGuid().ToString() }).ResponseAsync);
+        Assert.Equal(
+            "The token's kind 'platfrom' is not an organisation kind; the kinds are platform, institution, regulator, state_investor, operator.",
+            refused.Status.Detail);
         var denial = Assert.Single((await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest())).Denials);
-        Assert.Equal(("shopwave", "banana", "/oversight.consent.v1.ConsentService/GetConsent"), (denial.CallerId, denial.CallerKind, denial.Method));
+        Assert.Equal(("shopwave", "platfrom", "/oversight.consent.v1.ConsentService/GetConsent", refused.Status.Detail),
+            (denial.CallerId, denial.CallerKind, denial.Method, denial.Reason));
     }
 }

@@ -31,6 +31,10 @@ public sealed class ConsentLifecycleTests : IAsyncLifetime
     public async Task Revoked_consent_denies_the_next_check_that_presents_the_revoke_token()
     {
         var consent = await _host.GrantAsync("subject-1");
+        // ALLOW first, so the check's cache holds the active consent: a stale cache cannot pass the DENY below.
+        var before = await _host.CheckAsync("subject-1");
+        Assert.Equal((Decision.Allow, consent.Id), (before.Decision.Decision, before.Decision.ConsentId));
+
         var revoke = await _host.Consent(ConsentTestHost.Shopwave).RevokeConsentAsync(new RevokeConsentRequest
         {
             RequestId = "revoke-1",

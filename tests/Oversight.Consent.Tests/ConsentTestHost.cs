@@ -67,6 +67,7 @@ public sealed class ConsentTestHost : IAsyncDisposable
         {
             ["Oversight:Consent:ExpirySweepInterval"] = "01:00:00",
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:AllowDevelopmentKeys"] = "true",
         };
         var seeds = new (string Id, string Kind, string Jurisdiction)[]
         {

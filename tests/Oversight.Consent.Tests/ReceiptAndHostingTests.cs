@@ -21,7 +21,8 @@ public sealed class ReceiptAndHostingTests : IAsyncLifetime
     public async Task A_receipt_verifies_with_nothing_but_the_served_public_key()
     {
         var granted = await _host.Consent(ConsentTestHost.Shopwave).GrantConsentAsync(_host.NewGrant("alice"));
-        var key = Assert.Single((await _host.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys);
+        // No token: the public keys are served to anyone, like a JWKS.
+        var key = Assert.Single((await new ConsentReceiptKeyService.ConsentReceiptKeyServiceClient(_host.Anonymous).ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys);
         Assert.Equal(("EC", "P-256", "ES256"), (key.KeyType, key.Curve, key.Algorithm));
 
         // Only the JWK coordinates from the RPC: no server code involved in verifying.
@@ -61,12 +62,35 @@ public sealed class ReceiptAndHostingTests : IAsyncLifetime
     [Fact]
     public async Task The_signing_key_survives_a_restart()
     {
-        var before = (await _host.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys[0].KeyId;
-        var directory = _host.DataDirectory;
-        await using var second = await ConsentTestHost.StartAsync(dataDirectory: Path.Combine(directory, "..", Path.GetFileName(directory) + "-copy"));
-        File.Copy(Path.Combine(directory, "consent-receipt-signing-key.pem"), Path.Combine(second.DataDirectory, "copied.pem"));
-        await using var third = await ConsentTestHost.StartAsync(s => s["Oversight:Consent:ReceiptSigningKeyPath"] = Path.Combine(second.DataDirectory, "copied.pem"));
-        Assert.Equal(before, (await third.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys[0].KeyId);
+        var directory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        var keyFile = Path.Combine(directory, "consent-receipt-signing-key.pem");
+        try
+        {
+            string before;
+            await using (var first = await ConsentTestHost.StartAsync(dataDirectory: directory))
+            {
+                before = (await first.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys[0].KeyId;
+            }
+
+            var pem = await File.ReadAllTextAsync(keyFile);
+            await using (var restarted = await ConsentTestHost.StartAsync(dataDirectory: directory))
+            {
+                Assert.Equal(before, (await restarted.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys[0].KeyId);
+            }
+
+            Assert.Equal(pem, await File.ReadAllTextAsync(keyFile));
+
+            // The same key named by ReceiptSigningKeyPath from another data folder is the same signer.
+            var moved = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N") + ".pem");
+            File.Move(keyFile, moved);
+            await using var elsewhere = await ConsentTestHost.StartAsync(s => s["Oversight:Consent:ReceiptSigningKeyPath"] = moved);
+            Assert.Equal(before, (await elsewhere.ReceiptKeys().ListReceiptKeysAsync(new ListReceiptKeysRequest())).Keys[0].KeyId);
+            File.Delete(moved);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -117,6 +141,20 @@ public sealed class ReceiptAndHostingTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Migrating_twice_applies_nothing_new() =>
+    public async Task Migrating_twice_applies_nothing_new()
+    {
+        long scripts = DatabaseMigrator.Scripts(_host.Database).Count;
+        Assert.Equal(scripts, await JournalledScriptsAsync());
         DatabaseMigrator.Migrate(_host.Database, NullLogger.Instance);
+        Assert.Equal(scripts, await JournalledScriptsAsync());
+    }
+
+    /// <summary>The scripts DbUp's journal records as applied.</summary>
+    private async Task<long> JournalledScriptsAsync()
+    {
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM SchemaVersions";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -48,6 +48,7 @@ public sealed class GovernanceTestHost : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:AllowDevelopmentKeys"] = "true",
             ["Oversight:Governance:TallyInterval"] = "01:00:00",
         };
         configure?.Invoke(settings);

@@ -1,5 +1,9 @@
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Contracts.Governance;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.Governance.Model;
 using Oversight.Governance.V1;
@@ -61,7 +65,47 @@ public sealed class OrganisationTests : IAsyncLifetime
     public async Task Only_the_operator_or_the_regulator_keeps_the_registry()
     {
         await RpcFails(StatusCode.PermissionDenied, () => _host.Organisations("shopwave", "platform").RegisterOrganisationAsync(Register("sneaky")).ResponseAsync);
-        await _host.Organisations("central-bank", "regulator").RegisterOrganisationAsync(Register("by-regulator"));
+        var byRegulator = await _host.Organisations("central-bank", "regulator").RegisterOrganisationAsync(Register("by-regulator"));
+        Assert.Equal(("by-regulator", 1L), (byRegulator.Organisation.Id, byRegulator.Organisation.Version));
+
+        // The refusal is audited with its caller and method, and registered nothing.
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT caller_id || ' ' || caller_kind || ' ' || method FROM access_denial";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("shopwave platform /oversight.governance.v1.OrganisationService/RegisterOrganisation", reader.GetString(0));
+        Assert.False(await reader.ReadAsync());
+        await RpcFails(StatusCode.NotFound, () => _host.Organisations().GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = "sneaky" }).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task A_write_whose_transaction_fails_leaves_no_event_in_the_outbox_and_its_retry_sends_one()
+    {
+        await _host.Organisations().RegisterOrganisationAsync(Register("central-bank", OrganisationKind.Regulator));
+        await _host.WaitForOutboxAsync();
+
+        // The event is in the outbox when a later step of the same transaction fails: it rolls back
+        // with the organisation and the request id's claim, so the relay has nothing to publish.
+        var request = Register("retried", OrganisationKind.Platform);
+        var registry = _host.Services.GetRequiredService<Application.OrganisationRegistry>();
+        var operatorCaller = new Caller("operator", OrganisationKinds.Operator, null);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => IdempotentRequests.ExecuteAsync<RegisterOrganisationRequest, RegisterOrganisationResponse>(
+            _host.Database, operatorCaller.OrganisationId, request.RequestId, request, _host.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            async session =>
+            {
+                await registry.RegisterAsync(session, operatorCaller, "retried", OrganisationKinds.Platform, request.Name, request.Jurisdiction, []);
+                Assert.Equal(2, await session.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM outbox_message"));
+                throw new InvalidOperationException("A later step of the same transaction failed.");
+            },
+            CancellationToken.None));
+        Assert.Equal(1, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message"));
+
+        // The caller retries with the same request id: one event, sent by the relay on the in-memory bus.
+        await _host.Organisations().RegisterOrganisationAsync(request);
+        await _host.WaitForOutboxAsync();
+        Assert.Equal(2, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message WHERE sent_at_ms IS NOT NULL"));
+        Assert.Equal(2, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message"));
     }
 
     [Fact]

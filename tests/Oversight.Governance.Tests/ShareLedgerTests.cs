@@ -131,7 +131,8 @@ public sealed class FoundingTests : IAsyncLifetime
     [Fact]
     public async Task Only_the_operator_founds_and_only_parties_read_the_cap_table()
     {
-        await Assert.ThrowsAsync<RpcException>(() => _host.Shares("central-bank", "regulator").FoundVentureAsync(Founding()).ResponseAsync);
+        var regulatorFounds = await Assert.ThrowsAsync<RpcException>(() => _host.Shares("central-bank", "regulator").FoundVentureAsync(Founding()).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, regulatorFounds.StatusCode);
         var notFounded = await Assert.ThrowsAsync<RpcException>(() => _host.Shares().GetCapTableAsync(new GetCapTableRequest()).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, notFounded.StatusCode);
 

@@ -1,33 +1,83 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Reflection;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Oversight.Suite.Tests;
 
 /// <summary>
-/// The README's Governance walkthrough, command for command, as real processes of the CLI against a
-/// real host process, so the README stays true. Only the notice period, the voting window and the
-/// tally interval are shorter.
+/// The README's walkthroughs as a reader pastes them: its bash blocks, read from README.md and run
+/// as they stand by bash against a real host process, with <c>cli</c> defined to the built CLI
+/// instead of <c>dotnet run</c>, so the README stays true. Every command must succeed, except a
+/// block whose expected output is an error, which must fail with it.
 /// </summary>
 public sealed partial class CliWalkthroughTests
 {
-    private const string Operator = "--as operator --kind operator";
-    private const string Regulator = "--as central-bank --kind regulator";
-
     private static string CliAssembly => typeof(CliWalkthroughTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "CliAssemblyPath").Value!;
 
-    private string _governanceAddress = "";
+    [Fact]
+    public async Task The_consent_walkthrough_grants_checks_revokes_and_is_refused_bad_input()
+    {
+        var output = await RunSectionAsync("Try it");
+
+        Assert.Matches(Line(@"decision\s+ALLOW"), output);
+        Assert.Matches(Line(@"state\s+REVOKED"), output);
+        Assert.Matches(Line(@"decision\s+DENY"), output);
+        Assert.Matches(Line(@"reason\s+REVOKED"), output);
+        Assert.Contains("error: InvalidArgument: 2 fields are invalid", output, StringComparison.Ordinal);
+        Assert.Contains("'user.financial.nope' is not a known data category; ListDataCategories lists the known ones (cli registry categories)", output, StringComparison.Ordinal);
+    }
 
     [Fact]
-    public async Task The_walkthrough_founds_the_venture_and_puts_an_executive_voted_in_into_office()
+    public async Task The_governance_walkthrough_founds_the_venture_and_puts_an_executive_voted_in_into_office()
     {
+        var output = await RunSectionAsync("Try Governance");
+
+        Assert.Matches(Line(@"state-investor\s+400,000\s+1\s+400,000\s+40\.00%"), output);
+        Assert.Matches(Line(@"dashfood\s+100,000\s+0\s+100,000\s+10\.00%"), output);
+        Assert.Matches(Line(@"state\s+SETTLED"), output);
+        Assert.Matches(Line(@"state\s+PASSED"), output);
+        Assert.Contains("for 600,000, against 300,000, abstain 0 of 1,000,000 entitled", output, StringComparison.Ordinal);
+        Assert.Matches(Line(@"state\s+APPROVED"), output);
+        Assert.Matches(Line(@"ceo\s+Li Wei\s+since "), output);
+        Assert.Contains("executive.approved", output, StringComparison.Ordinal);
+        Assert.Contains("more: --page-token ", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Runs the bash blocks of one README section in one bash process (so shell variables carry from
+    /// block to block) against a fresh host. A block that starts the host gives its configuration
+    /// arguments to the test's host instead, which listens on free ports and a data folder of its own.
+    /// </summary>
+    private static async Task<string> RunSectionAsync(string heading)
+    {
+        var blocks = BashBlocks(heading);
+        Assert.NotEmpty(blocks);
+        var hostBlocks = blocks.Where(b => b.Contains("--project services/Oversight.Host", StringComparison.Ordinal)).ToList();
+        var hostArguments = hostBlocks.SelectMany(b => ConfigurationArgument().Matches(b).Select(m => m.Value)).ToArray();
+
+        var script = new StringBuilder("set -eu\n");
+        script.AppendLine($"cli() {{ dotnet '{CliAssembly}' \"$@\"; }}");
+        foreach (var block in blocks.Except(hostBlocks))
+        {
+            // The README's own definition of cli (dotnet run) gives way to the one above.
+            var body = string.Join('\n', block.Split('\n').Where(line => !CliDefinition().IsMatch(line)));
+            if (block.Contains("\n#   error:", StringComparison.Ordinal))
+            {
+                script.AppendLine($"if (\n{body}\n) 2>&1; then echo 'a README block that shows an error succeeded' >&2; exit 97; fi");
+            }
+            else
+            {
+                script.AppendLine(body);
+            }
+        }
+
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
         var (consentPort, governancePort, healthPort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
-        using var host = HostProcessTests.Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}",
-            $"--Oversight:HealthPort={healthPort}", "--Oversight:Governance:Rulebook:NoticePeriod=00:00:02", "--Oversight:Governance:TallyInterval=00:00:01");
-        _governanceAddress = $"http://127.0.0.1:{governancePort}";
+        using var host = HostProcessTests.Start(
+            ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}", .. hostArguments]);
+        var scriptFile = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N") + ".sh");
         try
         {
             await HostProcessTests.ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
@@ -35,129 +85,59 @@ public sealed partial class CliWalkthroughTests
             _ = host.StandardOutput.ReadToEndAsync();
             _ = host.StandardError.ReadToEndAsync();
 
-            await CliAsync($"""{Operator} org register central-bank regulator --name "Central Bank (regulator)" """);
-            await CliAsync($"""{Operator} org register state-investor state_investor --name "State Investment Holdings" """);
-            await CliAsync($"""{Operator} org register shopwave platform --name "ShopWave (e-commerce)" """);
-            await CliAsync($"""{Operator} org register paylink platform --name "PayLink (payments)" """);
-            await CliAsync($"""{Operator} org register dashfood platform --name "DashFood (delivery)" """);
-            await CliAsync($"""{Operator} org register state-credit-bureau institution --name "State Credit Reference Bureau" """);
-            var organisations = await CliAsync($"{Operator} org list");
-            Assert.Equal(6, organisations.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            await File.WriteAllTextAsync(scriptFile, script.ToString());
+            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(scriptFile);
+            start.WorkingDirectory = HostProcessTests.RepositoryRoot;
+            start.Environment["OVERSIGHT_CONSENT_ADDRESS"] = $"http://127.0.0.1:{consentPort}";
+            start.Environment["OVERSIGHT_GOVERNANCE_ADDRESS"] = $"http://127.0.0.1:{governancePort}";
+            start.Environment.Remove("OVERSIGHT_TOKEN");
+            using var bash = Process.Start(start)!;
+            var output = bash.StandardOutput.ReadToEndAsync();
+            var error = bash.StandardError.ReadToEndAsync();
+            // A generous bound for a walkthrough that waits for a vote to open and close; not a speed test.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+            try
+            {
+                await bash.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                bash.Kill(entireProcessTree: true);
+                Assert.Fail($"The README's '{heading}' blocks did not finish:\n{await output}{await error}");
+            }
 
-            var founded = await CliAsync($"{Operator} venture found --class ordinary:ordinary:1:1000000 --class management:management:0:1 "
-                + "--allocate state-investor:ordinary:400000 --allocate state-investor:management:1 "
-                + "--allocate shopwave:ordinary:300000 --allocate paylink:ordinary:300000");
-            Assert.Equal(("400,000", "40.00%"), CapTableRow(founded, "state-investor"));
-            AssertSumsToAHundredPercent(await CliAsync($"{Regulator} venture cap-table"));
-
-            var requested = await CliAsync("--as shopwave --kind platform transfer request --buyer dashfood --quantity 100000");
-            Assert.StartsWith("AWAITING_REGULATOR", Field(requested, "state"), StringComparison.Ordinal);
-            var queue = await CliAsync($"{Regulator} transfer list --state awaiting_regulator");
-            Assert.Matches($@"^{Field(requested, "transfer")}\s+AWAITING_REGULATOR\s+100,000 ordinary shopwave -> dashfood ", queue);
-            Assert.Single(queue.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            var approved = await CliAsync($"""{Regulator} transfer approve {Field(requested, "transfer")} --reason "fit and proper" """);
-            Assert.Equal("SETTLED", Field(approved, "state"));
-            var table = await CliAsync("--as dashfood --kind platform venture cap-table");
-            Assert.Equal(("100,000", "10.00%"), CapTableRow(table, "dashfood"));
-            AssertSumsToAHundredPercent(table);
-
-            var created = await CliAsync("""
-                --as state-investor --kind state_investor proposal create --category ordinary
-                --title "Appoint Li Wei as chief executive" --appoint-executive ceo --person "Li Wei"
-                --open-in 4s --window 8s
-                """);
-            Assert.Equal("SCHEDULED", Field(created, "state"));
-            var proposal = Field(created, "proposal");
-
-            await ProposalStateAsync(proposal, "OPEN");
-            await Task.WhenAll(
-                CliAsync($"--as state-investor --kind state_investor proposal vote {proposal} for"),
-                CliAsync($"--as shopwave --kind platform proposal vote {proposal} for"),
-                CliAsync($"--as paylink --kind platform proposal vote {proposal} against"));
-
-            var passed = await ProposalStateAsync(proposal, "PASSED");
-            Assert.Equal("for 600,000, against 300,000, abstain 0 of 1,000,000 entitled", Field(passed, "tally"));
-
-            // No --effective: in office from the approval (an earlier time is refused: no backdating).
-            var approving = DateTimeOffset.UtcNow;
-            var appointment = await CliAsync($"{Regulator} executive approve {Field(passed, "appointment")}");
-            Assert.Equal("APPROVED", Field(appointment, "state"));
-            var effective = DateTimeOffset.ParseExact(Field(appointment, "effective"), "u", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-            Assert.InRange(effective, approving.AddSeconds(-1), DateTimeOffset.UtcNow);
-
-            var inOffice = await CliAsync("--as dashfood --kind platform executive list");
-            Assert.Matches($@"^ceo\s+Li Wei\s+since {Field(appointment, "effective")} ", inOffice);
-
-            var audit = await CliAsync($"{Regulator} audit governance --page-size 5");
-            Assert.Contains("executive.approved", audit, StringComparison.Ordinal);
-            Assert.Contains("more: --page-token ", audit, StringComparison.Ordinal);
+            Assert.True(bash.ExitCode == 0, $"The README's '{heading}' blocks failed ({bash.ExitCode}):\n{await output}{await error}\n--- script:\n{script}");
+            return await output;
         }
         finally
         {
             host.Kill(entireProcessTree: true);
             await host.WaitForExitAsync();
             Directory.Delete(data, recursive: true);
+            File.Delete(scriptFile);
         }
     }
 
-    /// <summary>Runs the CLI with a README command line (double quotes group words) against this test's host; it must succeed.</summary>
-    private async Task<string> CliAsync(string commandLine)
+    /// <summary>The bodies of the bash blocks between a "## HEADING…" line and the next level-2 heading.</summary>
+    private static List<string> BashBlocks(string heading)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(CliAssembly);
-        foreach (Match word in Word().Matches(commandLine))
-        {
-            start.ArgumentList.Add(word.Groups["quoted"].Success ? word.Groups["quoted"].Value : word.Value);
-        }
-
-        start.Environment["OVERSIGHT_GOVERNANCE_ADDRESS"] = _governanceAddress;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"oversight-cli {commandLine.ReplaceLineEndings(" ")} exited {process.ExitCode}:\n{await output}{await error}");
-        return await output;
+        var readme = File.ReadAllText(Path.Combine(HostProcessTests.RepositoryRoot, "README.md")).ReplaceLineEndings("\n");
+        var start = readme.IndexOf($"\n## {heading}", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"README.md has no section '## {heading}'.");
+        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var section = end < 0 ? readme[start..] : readme[start..end];
+        return BashBlock().Matches(section).Select(m => m.Groups["body"].Value).ToList();
     }
 
-    /// <summary>Polls <c>proposal get</c> until the proposal is in the state; the tally runs on the host's clock, so no fixed sleep.</summary>
-    private async Task<string> ProposalStateAsync(string proposal, string state)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var shown = await CliAsync($"--as paylink --kind platform proposal get {proposal}");
-            if (Field(shown, "state") == state)
-            {
-                return shown;
-            }
+    private static Regex Line(string pattern) => new($"^{pattern}", RegexOptions.Multiline);
 
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"The proposal never became {state}:\n{shown}");
-            await Task.Delay(TimeSpan.FromMilliseconds(250));
-        }
-    }
+    [GeneratedRegex(@"^```bash\n(?<body>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex BashBlock();
 
-    /// <summary>The value of a "label   value" line, as the CLI prints fields and table rows.</summary>
-    private static string Field(string output, string label)
-    {
-        var match = Regex.Match(output, $@"^{Regex.Escape(label)}\s+(.+?)\s*$", RegexOptions.Multiline);
-        Assert.True(match.Success, $"No '{label}' in:\n{output}");
-        return match.Groups[1].Value;
-    }
+    [GeneratedRegex(@"^cli\(\)\s*\{.*\}\s*$")]
+    private static partial Regex CliDefinition();
 
-    private static (string Ordinary, string Percent) CapTableRow(string table, string holder)
-    {
-        var columns = Field(table, holder).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return (columns[0], columns[^1]);
-    }
-
-    private static void AssertSumsToAHundredPercent(string table)
-    {
-        var rows = table.Split('\n').SkipWhile(l => !l.StartsWith("holder ", StringComparison.Ordinal)).Skip(1).TakeWhile(l => !l.StartsWith("total ", StringComparison.Ordinal));
-        var basisPoints = rows.Sum(row => int.Parse(row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%').Replace(".", "", StringComparison.Ordinal), CultureInfo.InvariantCulture));
-        Assert.Equal(10_000, basisPoints);
-        Assert.Equal("100.00%", CapTableRow(table, "total").Percent);
-    }
-
-    [GeneratedRegex("\"(?<quoted>[^\"]*)\"|\\S+")]
-    private static partial Regex Word();
+    [GeneratedRegex(@"--Oversight:\S+=\S+")]
+    private static partial Regex ConfigurationArgument();
 }

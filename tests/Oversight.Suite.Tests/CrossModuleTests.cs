@@ -28,7 +28,7 @@ public sealed class CrossModuleTests : IAsyncLifetime
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Oversight:Outbox:PollInterval"] = "00:00:00.200" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Oversight:Outbox:PollInterval"] = "00:00:00.200", ["Oversight:AllowDevelopmentKeys"] = "true" });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddOversightDefaults();
         builder.AddConsentModule(_data);

@@ -115,10 +115,112 @@ public sealed partial class HostProcessTests
         Assert.Contains("astrology", await host.StandardError.ReadToEndAsync(), StringComparison.Ordinal);
     }
 
-    internal static Process Start(params string[] arguments)
+    [Fact]
+    public async Task A_named_service_without_a_signing_key_refuses_to_start_and_names_the_setting()
+    {
+        using var host = Start("--services", "governance", "--data", Path.GetTempPath(), $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}");
+        var (exitCode, error) = await RefusalAsync(host);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Oversight:Auth:SigningKey", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Consent_without_its_receipt_key_refuses_to_start_outside_development_and_creates_one_in_development()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        string[] arguments = ["--services", "consent", "--data", data, "--Oversight:Auth:SigningKey=" + new string('k', 40)];
+        try
+        {
+            using (var refused = Start([.. arguments, $"--Oversight:Consent:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}"]))
+            {
+                var (exitCode, error) = await RefusalAsync(refused);
+                Assert.Equal(2, exitCode);
+                Assert.Contains("Oversight:Consent:ReceiptSigningKeyPath", error, StringComparison.Ordinal);
+                Assert.False(File.Exists(Path.Combine(data, "consent-receipt-signing-key.pem")));
+            }
+
+            var consentPort = FreePort();
+            using var development = Start([.. arguments, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:HealthPort={FreePort()}", "--environment", "Development"]);
+            try
+            {
+                await ReadUntilAsync(development, line => line.StartsWith("data ", StringComparison.Ordinal));
+                Assert.True(File.Exists(Path.Combine(data, "consent-receipt-signing-key.pem")));
+
+                // The public keys need no token, like any JWKS.
+                using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
+                var keys = await new ConsentReceiptKeyService.ConsentReceiptKeyServiceClient(channel).ListReceiptKeysAsync(new ListReceiptKeysRequest());
+                Assert.Equal("ES256", Assert.Single(keys.Keys).Algorithm);
+            }
+            finally
+            {
+                development.Kill(entireProcessTree: true);
+                await development.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>Waits for a host that must refuse to start; one that starts instead fails the test (and is stopped).</summary>
+    private static async Task<(int ExitCode, string Error)> RefusalAsync(Process host)
+    {
+        var error = host.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await host.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            host.Kill(entireProcessTree: true);
+            Assert.Fail("The host started instead of refusing to.");
+        }
+
+        return (host.ExitCode, await error);
+    }
+
+    [Fact]
+    public async Task Dotnet_run_puts_the_data_folder_under_the_folder_it_was_run_from()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var configuration = typeof(HostProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        using var host = StartProcess(folder,
+            "run", "--no-build", "--configuration", configuration, "--project", Path.Combine(RepositoryRoot, "services", "Oversight.Host"), "--",
+            $"--Oversight:Consent:Port={FreePort()}", $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}");
+        try
+        {
+            var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
+            Assert.StartsWith($"data {Path.Combine(folder, "data")};", lines[^1], StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(folder, "data", "consent.db")));
+        }
+        finally
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    internal static string RepositoryRoot => Path.GetFullPath(typeof(HostProcessTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!);
+
+    /// <summary>Starts the host executable.</summary>
+    internal static Process Start(params string[] arguments) => StartProcess(null, [HostAssembly, .. arguments]);
+
+    /// <summary>Starts dotnet outside the Development environment, whatever the test runner's is.</summary>
+    private static Process StartProcess(string? workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(HostAssembly);
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
+        start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        start.Environment.Remove("DOTNET_ENVIRONMENT");
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

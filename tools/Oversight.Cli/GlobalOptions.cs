@@ -35,7 +35,14 @@ internal static class GlobalOptions
 
     public static readonly Option<bool> Json = new("--json") { Description = "Print the protobuf response as JSON.", Recursive = true };
 
-    public static IEnumerable<Option> All => [Address, Token, As, Kind, Json];
+    public static readonly Option<bool> Quiet = new("--quiet", "-q")
+    {
+        Description = "Print only the id of what the command wrote or shows (one a line for a list), for a script to capture: "
+            + "consent=$(cli -q … consent grant …). A response without one prints as usual.",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> All => [Address, Token, As, Kind, Json, Quiet];
 
     static GlobalOptions()
     {
@@ -44,6 +51,21 @@ internal static class GlobalOptions
             if (result.GetValueOrDefault<string?>() is { } address && !Uri.TryCreate(address, UriKind.Absolute, out _))
             {
                 result.AddError("--address must be an absolute URL such as http://127.0.0.1:5101.");
+            }
+        });
+        Kind.Validators.Add(result =>
+        {
+            // Refused here rather than by the service after a round trip.
+            if (result.GetValueOrDefault<string?>() is { } kind && !OversightAuthentication.Kinds.Contains(kind))
+            {
+                result.AddError($"--kind '{kind}' is not an organisation kind; the kinds are {string.Join(", ", OversightAuthentication.Kinds)}.");
+            }
+        });
+        Json.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<bool>() && result.GetValue(Quiet))
+            {
+                result.AddError("Give --json or --quiet, not both.");
             }
         });
         As.Validators.Add(result =>
@@ -103,7 +125,7 @@ internal static class GlobalOptions
 
             try
             {
-                await action(parse, new Session(invoker, new Output(parse.GetValue(Json)), cancellation));
+                await action(parse, new Session(invoker, new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
                 return 0;
             }
             catch (RpcException exception)

@@ -9,8 +9,8 @@ using V1 = Oversight.Consent.V1;
 
 namespace Oversight.Cli;
 
-/// <summary>Prints responses as readable text, or as the protobuf JSON mapping with --json.</summary>
-internal sealed class Output(bool json)
+/// <summary>Prints responses as readable text, as the protobuf JSON mapping with --json, or only their ids with --quiet.</summary>
+internal sealed class Output(bool json, bool quiet)
 {
     // Default values too, so a script sees "state": "CONSENT_STATE_ACTIVE" rather than a missing key.
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());
@@ -21,10 +21,34 @@ internal sealed class Output(bool json)
         {
             Console.WriteLine(Formatter.Format(response));
         }
+        else if (quiet && ResourceIds(response) is { Count: > 0 } ids)
+        {
+            ids.ForEach(Console.WriteLine);
+        }
         else
         {
             text();
         }
+    }
+
+    /// <summary>
+    /// The ids of the resource a response carries: its first message field (or repeated one) whose
+    /// messages have a string <c>id</c> — the consent of a GrantConsentResponse, the transfers of a list.
+    /// </summary>
+    private static List<string> ResourceIds(IMessage response)
+    {
+        foreach (var field in response.Descriptor.Fields.InFieldNumberOrder().Where(f => f.FieldType == FieldType.Message))
+        {
+            var value = field.Accessor.GetValue(response);
+            var resources = field.IsRepeated ? ((System.Collections.IEnumerable)value).Cast<IMessage>() : value is IMessage one ? [one] : [];
+            var ids = resources.Select(r => r.Descriptor.FindFieldByName("id")?.Accessor.GetValue(r)).OfType<string>().ToList();
+            if (ids.Count > 0)
+            {
+                return ids;
+            }
+        }
+
+        return [];
     }
 
     public static void Error(RpcException exception)

@@ -3,7 +3,7 @@ using Oversight.Cli;
 using Oversight.Consent.V1;
 using static Oversight.Cli.GlobalOptions;
 
-// oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json] <command>
+// oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json | --quiet] <command>
 //   token | consent … | registry purposes|categories|mandates | receipts keys
 //   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate … | exchange … | audit governance
 
@@ -90,4 +90,28 @@ root.Subcommands.Add(new Command("registry", "The vocabularies consents are writ
 root.Subcommands.Add(new Command("receipts", "Receipt verification keys.") { keys });
 GovernanceCommands.Create().ToList().ForEach(root.Subcommands.Add);
 
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // The errors alone, with where to look: the full help would bury a one-line mistake.
+    foreach (var error in parse.Errors)
+    {
+        Console.Error.WriteLine($"error: {error.Message}");
+    }
+
+    Console.Error.WriteLine($"  options: {CommandPath(parse.CommandResult)} --help");
+    return 1;
+}
+
+return await parse.InvokeAsync();
+
+static string CommandPath(System.CommandLine.Parsing.CommandResult command)
+{
+    var names = new List<string>();
+    for (var result = command; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+    {
+        names.Insert(0, result.Command is RootCommand ? "oversight-cli" : result.Command.Name);
+    }
+
+    return string.Join(' ', names);
+}

@@ -43,7 +43,7 @@ public static class OversightHosting
             // means "reachable now".
             health.UseHealthChecksCache = false;
         });
-        services.AddOversightAuthentication(builder.Configuration);
+        services.AddOversightAuthentication(builder.Configuration, builder.Environment);
         // After every AddGrpc() (reflection and health checks call it): it replaces grpc-dotnet's method binder.
         services.AddRequestGuard(builder.Configuration);
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Oversight.Contracts.Governance;
@@ -25,7 +26,8 @@ public sealed class AuthOptions
     /// <summary>The shared HS256 key (at least 32 bytes of UTF-8). Empty means the development key.</summary>
     public string SigningKey { get; set; } = "";
 
-    public bool UsesDevelopmentKey => string.IsNullOrEmpty(SigningKey);
+    /// <summary>True when no key is set, or the public development key is set by name.</summary>
+    public bool UsesDevelopmentKey => string.IsNullOrWhiteSpace(SigningKey) || SigningKey == DevelopmentSigningKey;
 
     public SymmetricSecurityKey SecurityKey()
     {
@@ -44,14 +46,31 @@ public sealed class AuthOptions
 
 public static class OversightAuthentication
 {
-    /// <summary>JWT bearer for every RPC; anything not marked anonymous needs an authenticated caller.</summary>
-    public static IServiceCollection AddOversightAuthentication(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The organisation kinds a token may name (its <c>kind</c> claim).</summary>
+    public static IReadOnlyList<string> Kinds { get; } =
+    [
+        OrganisationKinds.Platform, OrganisationKinds.Institution, OrganisationKinds.Regulator, OrganisationKinds.StateInvestor, OrganisationKinds.Operator,
+    ];
+
+    /// <summary>
+    /// JWT bearer for every RPC; anything not marked anonymous needs an authenticated caller.
+    /// Refuses the development key where <see cref="DevelopmentKeys"/> does not allow it.
+    /// </summary>
+    public static IServiceCollection AddOversightAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
         var options = AuthOptions.From(configuration);
+        if (options.UsesDevelopmentKey && !DevelopmentKeys.Allowed(configuration, environment))
+        {
+            throw new MissingKeyException(
+                "Oversight:Auth:SigningKey is not set (or is the public development key). Set it (environment variable Oversight__Auth__SigningKey) "
+                + "to a secret of at least 32 bytes shared by the services and whoever issues their tokens. The development key is only for the "
+                + "Development environment and the embedded default.");
+        }
+
         services.AddSingleton(options);
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<AccessDenialRecorder>();
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
         services
             .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(jwt =>
@@ -72,9 +91,7 @@ public static class OversightAuthentication
                 .RequireAuthenticatedUser()
                 .RequireClaim(Caller.SubjectClaim)
                 .RequireAssertion(context => Caller.IsOrganisationId(context.User.FindFirst(Caller.SubjectClaim)?.Value))
-                .RequireClaim(Caller.KindClaim,
-                    OrganisationKinds.Platform, OrganisationKinds.Institution, OrganisationKinds.Regulator,
-                    OrganisationKinds.StateInvestor, OrganisationKinds.Operator)
+                .RequireClaim(Caller.KindClaim, Kinds)
                 .Build());
         return services;
     }

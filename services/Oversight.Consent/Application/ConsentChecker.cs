@@ -50,14 +50,14 @@ public sealed class ConsentChecker(
         var violations = new FieldViolations();
         if (!snapshot.PurposeIds.Contains(purpose))
         {
-            violations.Add(purposeField, $"'{purpose}' is not a registered purpose");
+            violations.Add(purposeField, $"'{purpose}' is not a registered purpose{ConsentRules.UnknownPurposeHint}");
         }
 
         for (var i = 0; i < categories.Count; i++)
         {
             if (!snapshot.Taxonomy.Contains(categories[i]))
             {
-                violations.Add(categoryField(i), $"'{categories[i]}' is not a known data category");
+                violations.Add(categoryField(i), $"'{categories[i]}' is not a known data category{ConsentRules.UnknownCategoryHint}");
             }
         }
 

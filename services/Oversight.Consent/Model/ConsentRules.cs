@@ -32,6 +32,11 @@ public sealed record KnownOrganisation(string Id, string Kind, string Name, stri
 /// </summary>
 public static partial class ConsentRules
 {
+    /// <summary>Where every client finds the valid values: the RPC, and the CLI command that calls it.</summary>
+    public const string UnknownPurposeHint = "; ListPurposes lists the registered ones (cli registry purposes)";
+
+    public const string UnknownCategoryHint = "; ListDataCategories lists the known ones (cli registry categories)";
+
     public static void Validate(
         ConsentTerms terms,
         KnownOrganisation controller,
@@ -55,7 +60,7 @@ public static partial class ConsentRules
 
         if (!purposes.Contains(terms.Purpose))
         {
-            violations.Add($"{prefix}.purpose", $"'{terms.Purpose}' is not a registered purpose");
+            violations.Add($"{prefix}.purpose", $"'{terms.Purpose}' is not a registered purpose{UnknownPurposeHint}");
         }
 
         ValidateCategories(terms.DataCategories, taxonomy, limits, violations, $"{prefix}.data_categories");
@@ -116,7 +121,7 @@ public static partial class ConsentRules
         {
             if (!taxonomy.Contains(categories[i]))
             {
-                violations.Add($"{field}[{i}]", $"'{Shorten(categories[i])}' is not a known data category");
+                violations.Add($"{field}[{i}]", $"'{Shorten(categories[i])}' is not a known data category{UnknownCategoryHint}");
             }
             else if (categories.Take(i).Contains(categories[i], StringComparer.Ordinal))
             {
