@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
