@@ -86,7 +86,8 @@ public sealed class HostStopTests
     }
 
     private static Process StartConsent(string broker, string data) =>
-        HostProcessTests.Start("--services", "consent", "--data", data, $"--Oversight:Bus:RabbitMq={broker}",
+        // Development keys: this test is about stopping, not about keys (HostProcessTests covers those).
+        HostProcessTests.Start("--services", "consent", "--data", data, $"--Oversight:Bus:RabbitMq={broker}", "--Oversight:AllowDevelopmentKeys=true",
             $"--Oversight:Consent:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={HostProcessTests.FreePort()}");
 
     /// <summary>Keeps reading the host's output, so its logging never blocks on a full pipe.</summary>

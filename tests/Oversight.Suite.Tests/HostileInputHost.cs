@@ -42,6 +42,7 @@ public sealed class HostileInputHost : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:AllowDevelopmentKeys"] = "true",
             // Consent knows these before Governance announces any, so grants and checks pass its rules.
             ["Oversight:Consent:SeedOrganisations:0:Id"] = "shopwave",
             ["Oversight:Consent:SeedOrganisations:0:Kind"] = "platform",

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Security;
 
 namespace Oversight.Suite.Tests;
 
@@ -12,6 +14,7 @@ public sealed class RequestGuardTests
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [DevelopmentKeys.Setting] = "true" });
         builder.AddOversightDefaults();
         // AddGrpc() brings grpc-dotnet's own method provider back.
         builder.Services.AddGrpc();
