@@ -14,6 +14,7 @@ using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Consent.Infrastructure;
 using Oversight.Consent.V1;
+using Oversight.Testing;
 
 namespace Oversight.Consent.Tests;
 
@@ -184,21 +185,8 @@ public sealed class ConsentTestHost : IAsyncDisposable
         }).ResponseAsync;
 
     /// <summary>Polls until the condition holds (events cross the bus asynchronously).</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"Timed out waiting until {what}.");
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) =>
+        Eventually.HoldsAsync(condition, what, timeoutMs);
 
     public async ValueTask DisposeAsync()
     {

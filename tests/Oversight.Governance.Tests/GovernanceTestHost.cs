@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -7,11 +6,13 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Governance.Infrastructure;
 using Oversight.Governance.V1;
+using Oversight.Testing;
 
 namespace Oversight.Governance.Tests;
 
@@ -109,21 +110,8 @@ public sealed class GovernanceTestHost : IAsyncDisposable
     }
 
     /// <summary>Polls until the condition holds (the relay and the bus work asynchronously).</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"Timed out waiting until {what}.");
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) =>
+        Eventually.HoldsAsync(condition, what, timeoutMs);
 
     /// <summary>Calls without a token (health, reflection).</summary>
     public CallInvoker Anonymous => _channel.CreateCallInvoker();

@@ -146,19 +146,6 @@ public sealed class HostStopTests
         }
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 60000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"Timed out waiting until {what}.");
-    }
+    private static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 60000) =>
+        Eventually.HoldsAsync(condition, what, timeoutMs);
 }
