@@ -5,16 +5,17 @@ namespace Oversight.Contracts;
 /// <summary>
 /// What every integration event carries, so a consumer can drop stale or repeated ones:
 /// its own id, when it happened, which service produced it and the version of the thing it
-/// describes. MassTransit routes by the concrete record's full type name; the base is kept out
-/// of the broker topology.
+/// describes. Each module stamps this envelope in one place (its events factory); the outbox
+/// refuses an event without it. MassTransit routes by the concrete record's full type name; the
+/// base is kept out of the broker topology.
 /// </summary>
 [ExcludeFromTopology]
 public abstract record IntegrationEvent
 {
-    public required Guid EventId { get; init; }
-    public required DateTimeOffset OccurredAt { get; init; }
-    public required string Producer { get; init; }
-    public required long Version { get; init; }
+    public Guid EventId { get; init; }
+    public DateTimeOffset OccurredAt { get; init; }
+    public string Producer { get; init; } = "";
+    public long Version { get; init; }
 }
 
 /// <summary>The producer names used in <see cref="IntegrationEvent.Producer"/>.</summary>

@@ -3,6 +3,9 @@ using Oversight.Governance.Model;
 using Oversight.Governance.V1;
 using Oversight.Testing;
 using Allocation = Oversight.Governance.V1.Allocation;
+using CancelShares = Oversight.Governance.V1.CancelShares;
+using IssueShares = Oversight.Governance.V1.IssueShares;
+using ProposalAction = Oversight.Governance.V1.ProposalAction;
 using ShareClass = Oversight.Governance.V1.ShareClass;
 using ShareClassKind = Oversight.Governance.V1.ShareClassKind;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Dapper;
 using Google.Rpc;
 using Grpc.Core;
@@ -264,7 +265,9 @@ public sealed class StaleWriteTests : FoundedVentureTests
         Host.Time.Advance(TimeSpan.FromDays(2));
 
         var tallier = Repository<ProposalTallier>();
+        using var failures = new CounterReading(GovernanceMetrics.MeterName, "oversight.governance.tally.failures");
         Assert.Equal(new TallyRound(1, 1, 0), await tallier.TallyDueAsync(CancellationToken.None));
+        Assert.Equal(1, failures.Total);
         Assert.Equal(V1.ProposalState.Passed, (await Host.Proposals("operator", "operator").GetProposalAsync(new GetProposalRequest { ProposalId = healthy.Id })).Proposal.State);
         Assert.Equal(new TallyRound(0, 0, 1), await tallier.TallyDueAsync(CancellationToken.None));
 
@@ -339,4 +342,28 @@ public sealed class StaleWriteTests : FoundedVentureTests
         await using var connection = await Host.Database.OpenAsync(CancellationToken.None);
         Assert.Equal(1, await connection.ExecuteAsync(sql, parameters));
     }
+}
+
+/// <summary>The sum a counter recorded while this reading was open (a real <see cref="MeterListener"/>, as an exporter sees it).</summary>
+internal sealed class CounterReading : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private long _total;
+
+    public CounterReading(string meter, string instrument)
+    {
+        _listener.InstrumentPublished = (published, listener) =>
+        {
+            if (published.Meter.Name == meter && published.Name == instrument)
+            {
+                listener.EnableMeasurementEvents(published);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+        _listener.Start();
+    }
+
+    public long Total => Interlocked.Read(ref _total);
+
+    public void Dispose() => _listener.Dispose();
 }

@@ -93,6 +93,18 @@ public sealed partial class FieldViolations
         return true;
     }
 
+    /// <summary>An ISO 3166-1 alpha-2 country code, upper case.</summary>
+    public bool CountryCode(string field, string? value)
+    {
+        if (value is { Length: 2 } && char.IsAsciiLetterUpper(value[0]) && char.IsAsciiLetterUpper(value[1]))
+        {
+            return true;
+        }
+
+        Add(field, "must be an ISO 3166-1 alpha-2 code such as CN");
+        return false;
+    }
+
     /// <summary>A timestamp that must be present and representable; returns it or null with a violation.</summary>
     public DateTimeOffset? RequiredTime(string field, Timestamp? value)
     {

@@ -57,7 +57,7 @@ public static class OversightHosting
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("oversight"))
             .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddSource("MassTransit"))
-            .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("MassTransit"));
+            .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation().AddMeter("MassTransit", "Oversight.*"));
         if (!string.IsNullOrWhiteSpace(otlp))
         {
             telemetry.WithTracing(tracing => tracing.AddOtlpExporter()).WithMetrics(metrics => metrics.AddOtlpExporter());

@@ -16,6 +16,11 @@ public static class Outbox
 
     public static async Task EnqueueAsync(DbSession session, IntegrationEvent message)
     {
+        if (message.EventId == Guid.Empty || message.Producer.Length == 0 || message.Version < 1 || message.OccurredAt == default)
+        {
+            throw new InvalidOperationException($"A {message.GetType().Name} must carry its envelope (id, time, producer, version); stamp it with Stamp().");
+        }
+
         await session.ExecuteAsync(
             MessagingSql.EnqueueOutbox,
             new
@@ -27,6 +32,13 @@ public static class Outbox
             });
         session.NoteOutboxMessage();
     }
+
+    /// <summary>
+    /// The event with its envelope: a time-ordered id, the time it happened, its producer and the
+    /// version of what it describes. Each module calls this from its one events factory.
+    /// </summary>
+    public static TEvent Stamp<TEvent>(TEvent body, string producer, DateTimeOffset at, long version) where TEvent : IntegrationEvent =>
+        body with { EventId = Guid.CreateVersion7(at), OccurredAt = at, Producer = producer, Version = version };
 
     /// <summary>The contract type a stored type name refers to, or null for a name no longer known.</summary>
     internal static Type? ResolveType(string name) => typeof(IntegrationEvent).Assembly.GetType(name, throwOnError: false);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Hosting;
 using Oversight.Consent.Infrastructure;
 using Oversight.Consent.Model;
 
@@ -16,34 +17,13 @@ public sealed class ConsentExpirySweeper(
     ConsentRegister register,
     TimeProvider time,
     IOptions<ConsentOptions> options,
-    ILogger<ConsentExpirySweeper> logger) : BackgroundService
+    ILogger<ConsentExpirySweeper> logger) : ClockWork(database, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (database.IsReady)
-                {
-                    await SweepAsync(stoppingToken);
-                }
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "The consent expiry sweep failed; it runs again shortly");
-            }
+    protected override string Name => "The consent expiry sweep";
 
-            try
-            {
-                await Task.Delay(options.Value.ExpirySweepInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.Value.ExpirySweepInterval;
+
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => SweepAsync(cancellationToken);
 
     /// <summary>Expires every due artefact; returns how many it expired.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)

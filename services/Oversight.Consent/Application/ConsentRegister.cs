@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
-using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Consent.Infrastructure;
 using Oversight.Consent.Model;
@@ -34,7 +33,7 @@ public sealed class ConsentRegister(
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
         var artefact = await IssueAsync(session, snapshot, recipient, caller, subjectId, terms, supersedesId: null, now, Guid.CreateVersion7(now).ToString("D"));
         var sequence = await repository.AppendChangeAsync(session, artefact.Id, artefact.Version, ConsentStatus.Active, null, caller.OrganisationId, now);
-        await Outbox.EnqueueAsync(session, Granted(artefact, now));
+        await GrantedAsync(session, artefact, now);
         return new ConsentWrite(artefact, sequence);
     }
 
@@ -51,19 +50,15 @@ public sealed class ConsentRegister(
         await MoveAsync(session, old, ConsentStatus.Superseded, $"superseded by {successorId}", successorId, caller, now);
         var successor = await IssueAsync(session, snapshot, recipient, caller, old.SubjectId, terms, old.Id, now, successorId);
         var sequence = await repository.AppendChangeAsync(session, successor.Id, successor.Version, ConsentStatus.Active, $"amends {old.Id}", caller.OrganisationId, now);
-        await Outbox.EnqueueAsync(session, new ConsentSuperseded
+        await ConsentEvents.EnqueueAsync(session, new ConsentSuperseded
         {
-            EventId = Guid.CreateVersion7(now),
-            OccurredAt = now,
-            Producer = Producers.Consent,
-            Version = old.Version + 1,
             ConsentId = old.Id,
             SupersededById = successor.Id,
             SubjectId = old.SubjectId,
             ControllerId = old.ControllerId,
             RecipientId = old.Terms.RecipientId,
-        });
-        await Outbox.EnqueueAsync(session, Granted(successor, now));
+        }, now, old.Version + 1);
+        await GrantedAsync(session, successor, now);
         return new ConsentWrite(successor, sequence);
     }
 
@@ -77,11 +72,10 @@ public sealed class ConsentRegister(
         }
 
         var (moved, sequence) = await MoveAsync(session, artefact, ConsentStatus.Paused, reason, null, caller, now);
-        await Outbox.EnqueueAsync(session, new ConsentPaused
+        await ConsentEvents.EnqueueAsync(session, new ConsentPaused
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Consent, Version = moved.Version,
             ConsentId = moved.Id, SubjectId = moved.SubjectId, ControllerId = moved.ControllerId, RecipientId = moved.Terms.RecipientId, Reason = reason,
-        });
+        }, now, moved.Version);
         return new ConsentWrite(moved, sequence);
     }
 
@@ -95,11 +89,10 @@ public sealed class ConsentRegister(
         }
 
         var (moved, sequence) = await MoveAsync(session, artefact, ConsentStatus.Active, null, null, caller, now);
-        await Outbox.EnqueueAsync(session, new ConsentResumed
+        await ConsentEvents.EnqueueAsync(session, new ConsentResumed
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Consent, Version = moved.Version,
             ConsentId = moved.Id, SubjectId = moved.SubjectId, ControllerId = moved.ControllerId, RecipientId = moved.Terms.RecipientId,
-        });
+        }, now, moved.Version);
         return new ConsentWrite(moved, sequence);
     }
 
@@ -128,11 +121,10 @@ public sealed class ConsentRegister(
 
         var request = new ErasureRequest(Guid.CreateVersion7(now).ToString("D"), subjectId, caller.OrganisationId, false, now, null, 0, revoked);
         await repository.InsertErasureAsync(session, request);
-        await Outbox.EnqueueAsync(session, new SubjectErasureRequested
+        await ConsentEvents.EnqueueAsync(session, new SubjectErasureRequested
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Consent, Version = 1,
             ErasureRequestId = request.Id, SubjectId = subjectId, ControllerId = caller.OrganisationId,
-        });
+        }, now, 1);
         return (request, sequence);
     }
 
@@ -150,23 +142,21 @@ public sealed class ConsentRegister(
         }
 
         await repository.AppendChangeAsync(session, artefact.Id, artefact.Version + 1, ConsentStatus.Expired, "valid_until reached", Producers.Consent, now);
-        await Outbox.EnqueueAsync(session, new ConsentExpired
+        await ConsentEvents.EnqueueAsync(session, new ConsentExpired
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Consent, Version = artefact.Version + 1,
             ConsentId = artefact.Id, SubjectId = artefact.SubjectId, ControllerId = artefact.ControllerId,
             RecipientId = artefact.Terms.RecipientId, ExpiredAt = artefact.Terms.ValidUntil,
-        });
+        }, now, artefact.Version + 1);
         return true;
     }
 
     private async Task<ConsentWrite> RevokeLoadedAsync(DbSession session, Caller caller, ConsentArtefact artefact, string? reason, DateTimeOffset now)
     {
         var (moved, sequence) = await MoveAsync(session, artefact, ConsentStatus.Revoked, reason, null, caller, now);
-        await Outbox.EnqueueAsync(session, new ConsentRevoked
+        await ConsentEvents.EnqueueAsync(session, new ConsentRevoked
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Consent, Version = moved.Version,
             ConsentId = moved.Id, SubjectId = moved.SubjectId, ControllerId = moved.ControllerId, RecipientId = moved.Terms.RecipientId, Reason = reason,
-        });
+        }, now, moved.Version);
         return new ConsentWrite(moved, sequence);
     }
 
@@ -264,12 +254,8 @@ public sealed class ConsentRegister(
         new("STATE", $"consent/{artefact.Id}",
             $"Consent '{artefact.Id}' is {artefact.StatusAt(now).ToString().ToUpperInvariant()} and cannot be {verb}: {rule}.");
 
-    private static ConsentGranted Granted(ConsentArtefact artefact, DateTimeOffset now) => new()
+    private static Task GrantedAsync(DbSession session, ConsentArtefact artefact, DateTimeOffset now) => ConsentEvents.EnqueueAsync(session, new ConsentGranted
     {
-        EventId = Guid.CreateVersion7(now),
-        OccurredAt = now,
-        Producer = Producers.Consent,
-        Version = artefact.Version,
         ConsentId = artefact.Id,
         SubjectId = artefact.SubjectId,
         ControllerId = artefact.ControllerId,
@@ -281,5 +267,5 @@ public sealed class ConsentRegister(
         Mode = artefact.Terms.Mode.ToString().ToUpperInvariant(),
         DataLifeSeconds = (long)artefact.Terms.DataLife.TotalSeconds,
         SupersedesId = artefact.SupersedesId,
-    };
+    }, now, artefact.Version);
 }

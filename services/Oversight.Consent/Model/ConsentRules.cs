@@ -204,10 +204,7 @@ public static partial class ConsentRules
             violations.Add($"{prefix}.language", "must be a BCP 47 language tag such as zh-CN");
         }
 
-        if (!CountryCode().IsMatch(evidence.Jurisdiction))
-        {
-            violations.Add($"{prefix}.jurisdiction", "must be an ISO 3166-1 alpha-2 code such as CN");
-        }
+        violations.CountryCode($"{prefix}.jurisdiction", evidence.Jurisdiction);
 
         if (evidence.Guardian is { } guardian)
         {
@@ -224,7 +221,4 @@ public static partial class ConsentRules
 
     [GeneratedRegex("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
     private static partial Regex LanguageTag();
-
-    [GeneratedRegex("^[A-Z]{2}$")]
-    private static partial Regex CountryCode();
 }

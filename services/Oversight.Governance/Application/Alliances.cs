@@ -1,10 +1,7 @@
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
-using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
-using Oversight.Contracts;
 using Oversight.Contracts.Governance;
 using Oversight.Governance.Infrastructure;
 using Oversight.Governance.Model;
@@ -19,28 +16,25 @@ namespace Oversight.Governance.Application;
 public sealed class Alliances(
     GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time, ILogger<Alliances> logger)
 {
-    public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
+    public async Task CarryOutAsync(DbSession session, Proposal proposal, DateTimeOffset now)
     {
-        if (action.KindCase == V1.ProposalAction.KindOneofCase.FormAlliance)
+        if (proposal.Action is FormAlliance form)
         {
-            var form = action.FormAlliance;
-            var alliance = new Alliance(Guid.CreateVersion7(now).ToString("D"), proposal.Id, form.InstitutionId, form.Scope.ToByteArray(),
-                StoredTime.ToMillisecond(form.Scope.ValidUntil.ToDateTimeOffset()), AllianceState.AwaitingRegulator, null, now, 1);
+            var alliance = new Alliance(Guid.CreateVersion7(now).ToString("D"), proposal.Id, form.InstitutionId, form.Scope, AllianceState.AwaitingRegulator, null, now, 1);
             await alliances.InsertAsync(session, alliance);
             await organisations.AuditAsync(session, SystemActor.Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator", now);
         }
-        else if (action.KindCase == V1.ProposalAction.KindOneofCase.TerminateAlliance)
+        else if (proposal.Action is TerminateAlliance terminate)
         {
-            var current = await alliances.GetAsync(session.Connection, action.TerminateAlliance.AllianceId, session.Transaction, session.CancellationToken);
+            var current = await alliances.GetAsync(session.Connection, terminate.AllianceId, session.Transaction, session.CancellationToken);
             if (current is { State: AllianceState.Active or AllianceState.Suspended })
             {
                 var reason = $"terminated by proposal {proposal.Id}";
-                await MoveAsync(session, SystemActor.Governance, current, AllianceState.Terminated, reason, now, "alliance.terminated");
-                await Outbox.EnqueueAsync(session, new AllianceTerminated
+                var moved = await MoveAsync(session, SystemActor.Governance, current, AllianceState.Terminated, reason, now, "alliance.terminated");
+                await GovernanceEvents.EnqueueAsync(session, new AllianceTerminated
                 {
-                    EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = current.Version + 1,
                     AllianceId = current.Id, InstitutionId = current.InstitutionId, Reason = reason,
-                });
+                }, now, moved.Version);
             }
         }
     }
@@ -55,11 +49,10 @@ public sealed class Alliances(
         }
 
         var moved = await MoveAsync(session, caller, current, AllianceState.Active, null, now, "alliance.approved");
-        await Outbox.EnqueueAsync(session, new AllianceActivated
+        await GovernanceEvents.EnqueueAsync(session, new AllianceActivated
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
             AllianceId = id, InstitutionId = moved.InstitutionId, Scope = Terms(moved),
-        });
+        }, now, moved.Version);
         return moved;
     }
 
@@ -74,11 +67,10 @@ public sealed class Alliances(
         var current = await InStateAsync(session, caller, id, AllianceState.Active);
         var now = time.UtcNowToMillisecond();
         var moved = await MoveAsync(session, caller, current, AllianceState.Suspended, reason, now, "alliance.suspended");
-        await Outbox.EnqueueAsync(session, new AllianceSuspended
+        await GovernanceEvents.EnqueueAsync(session, new AllianceSuspended
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
             AllianceId = id, InstitutionId = moved.InstitutionId, Reason = reason,
-        });
+        }, now, moved.Version);
         return moved;
     }
 
@@ -87,11 +79,10 @@ public sealed class Alliances(
         var current = await InStateAsync(session, caller, id, AllianceState.Suspended);
         var now = time.UtcNowToMillisecond();
         var moved = await MoveAsync(session, caller, current, AllianceState.Active, reason, now, "alliance.resumed");
-        await Outbox.EnqueueAsync(session, new AllianceResumed
+        await GovernanceEvents.EnqueueAsync(session, new AllianceResumed
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
             AllianceId = id, InstitutionId = moved.InstitutionId, Scope = Terms(moved),
-        });
+        }, now, moved.Version);
         return moved;
     }
 
@@ -145,31 +136,26 @@ public sealed class Alliances(
         await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
         if (current.State != AllianceState.AwaitingRegulator)
         {
-            await Outbox.EnqueueAsync(session, new AllianceExpired
+            await GovernanceEvents.EnqueueAsync(session, new AllianceExpired
             {
-                EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = moved.Version,
                 AllianceId = id, InstitutionId = moved.InstitutionId, ExpiredAt = current.ValidUntil,
-            });
+            }, now, moved.Version);
         }
 
         await session.CommitAsync();
         return true;
     }
 
-    private static AllianceScopeTerms Terms(Alliance alliance)
+    private static AllianceScopeTerms Terms(Alliance alliance) => new()
     {
-        var scope = V1.AllianceScope.Parser.ParseFrom(alliance.Scope);
-        return new AllianceScopeTerms
-        {
-            Purposes = [.. scope.Purposes],
-            DataCategories = [.. scope.DataCategories],
-            Fields = [.. scope.Fields],
-            IdentifiedData = scope.IdentifiedData,
-            MaxRetentionSeconds = scope.MaxRetention.Seconds,
-            ValidFrom = scope.ValidFrom.ToDateTimeOffset(),
-            ValidUntil = scope.ValidUntil.ToDateTimeOffset(),
-        };
-    }
+        Purposes = [.. alliance.Scope.Purposes],
+        DataCategories = [.. alliance.Scope.DataCategories],
+        Fields = [.. alliance.Scope.Fields],
+        IdentifiedData = alliance.Scope.IdentifiedData,
+        MaxRetentionSeconds = (long)alliance.Scope.MaxRetention.TotalSeconds,
+        ValidFrom = alliance.Scope.ValidFrom,
+        ValidUntil = alliance.Scope.ValidUntil,
+    };
 
     private async Task<Alliance> MoveAsync(DbSession session, Caller caller, Alliance current, AllianceState state, string? reason, DateTimeOffset now, string action)
     {

@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Hosting;
 using Oversight.Governance.Infrastructure;
 
 namespace Oversight.Governance.Application;
@@ -26,7 +26,7 @@ public sealed class ProposalTallier(
     Alliances alliances,
     TimeProvider time,
     IOptions<GovernanceOptions> options,
-    ILogger<ProposalTallier> logger) : BackgroundService
+    ILogger<ProposalTallier> logger) : ClockWork(database, logger)
 {
     /// <summary>A proposal's first retry after a failure; each further failure doubles it, up to <see cref="LongestBackoff"/>.</summary>
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromMinutes(1);
@@ -39,32 +39,14 @@ public sealed class ProposalTallier(
     private readonly SemaphoreSlim _round = new(1, 1);
     private readonly Dictionary<string, Failure> _failures = new(StringComparer.Ordinal);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (database.IsReady)
-                {
-                    await TallyDueAsync(stoppingToken);
-                    await alliances.ExpireDueAsync(stoppingToken);
-                }
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "The governance clock work failed; it runs again shortly");
-            }
+    protected override string Name => "The governance clock work (tallies, alliance expiry)";
 
-            try
-            {
-                await Task.Delay(options.Value.TallyInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+    protected override TimeSpan Interval => options.Value.TallyInterval;
+
+    protected override async Task RunRoundAsync(CancellationToken cancellationToken)
+    {
+        await TallyDueAsync(cancellationToken);
+        await alliances.ExpireDueAsync(cancellationToken);
     }
 
     /// <summary>Tallies every proposal whose window has closed, except those still backing off from a failure.</summary>
@@ -113,6 +95,7 @@ public sealed class ProposalTallier(
                 catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
                 {
                     failed++;
+                    GovernanceMetrics.TallyFailures.Add(1);
                     var count = (earlier?.Count ?? 0) + 1;
                     var backoff = TimeSpan.FromTicks(Math.Min(LongestBackoff.Ticks, FirstBackoff.Ticks << Math.Min(count - 1, 16)));
                     _failures[id] = new Failure(count, now + backoff);

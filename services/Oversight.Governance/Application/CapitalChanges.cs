@@ -18,16 +18,11 @@ namespace Oversight.Governance.Application;
 public sealed class CapitalChanges(ShareRepository shares, OrganisationRepository organisations, TimeProvider time, IOptions<GovernanceOptions> options)
 {
     /// <summary>Checks a proposed change against the cap table as it stands; it is checked again when it passes.</summary>
-    public async Task ValidateAsync(DbSession session, ProposalCategory category, V1.ProposalAction action, CapTable current, FieldViolations violations)
+    public async Task ValidateAsync(DbSession session, ProposalAction action, CapTable current, FieldViolations violations)
     {
         if (Ordered(action) is not var (kind, allocations, field))
         {
             return;
-        }
-
-        if (category == ProposalCategory.Ordinary)
-        {
-            violations.Add("category", "issuing or cancelling shares needs a special proposal (or a reserved matter)");
         }
 
         var ordinary = current.Classes.Single(c => c.Kind == ShareClassKind.Ordinary);
@@ -53,9 +48,9 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
     }
 
     /// <summary>Carries out a passed proposal's change of capital, in the tally's transaction.</summary>
-    public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
+    public async Task CarryOutAsync(DbSession session, Proposal proposal, DateTimeOffset now)
     {
-        if (Ordered(action) is not var (kind, allocations, _))
+        if (Ordered(proposal.Action) is not var (kind, allocations, _))
         {
             return;
         }
@@ -113,17 +108,12 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
     }
 
     /// <summary>The change a proposal's action orders, with the request field that names its lines; null for other actions.</summary>
-    private static (CapitalChangeKind Kind, IReadOnlyList<Allocation> Allocations, string Field)? Ordered(V1.ProposalAction action) => action.KindCase switch
+    private static (CapitalChangeKind Kind, IReadOnlyList<Allocation> Allocations, string Field)? Ordered(ProposalAction action) => action switch
     {
-        V1.ProposalAction.KindOneofCase.IssueShares =>
-            (CapitalChangeKind.Issuance, Lines(action.IssueShares.Allocations), "action.issue_shares.allocations"),
-        V1.ProposalAction.KindOneofCase.CancelShares =>
-            (CapitalChangeKind.Cancellation, Lines(action.CancelShares.Cancellations), "action.cancel_shares.cancellations"),
+        IssueShares issue => (CapitalChangeKind.Issuance, issue.Allocations, "action.issue_shares.allocations"),
+        CancelShares cancel => (CapitalChangeKind.Cancellation, cancel.Cancellations, "action.cancel_shares.cancellations"),
         _ => null,
     };
-
-    private static List<Allocation> Lines(IEnumerable<V1.Allocation> allocations) =>
-        allocations.Select(a => new Allocation(a.HolderId, a.ClassId, a.Quantity)).ToList();
 
     private static CapitalChange Change(string id, string proposalId, CapitalChangeKind kind, IReadOnlyList<Allocation> allocations, DateTimeOffset now) =>
         new(id, proposalId, kind, allocations, CapitalChangeState.AwaitingRegulator, null, now, null, null, null, 1);

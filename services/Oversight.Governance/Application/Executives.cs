@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
-using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Contracts;
 using Oversight.Contracts.Governance;
@@ -27,26 +26,26 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
     /// <summary>Carries out a passed proposal's executive action, in the tally's transaction.</summary>
-    public async Task CarryOutAsync(DbSession session, Proposal proposal, V1.ProposalAction action, DateTimeOffset now)
+    public async Task CarryOutAsync(DbSession session, Proposal proposal, DateTimeOffset now)
     {
-        switch (action.KindCase)
+        switch (proposal.Action)
         {
-            case V1.ProposalAction.KindOneofCase.AppointExecutive:
-                var appointment = new Appointment(Guid.CreateVersion7(now).ToString("D"), proposal.Id, action.AppointExecutive.PersonName,
-                    action.AppointExecutive.Role, AppointmentState.AwaitingRegulator, null, null, null, 1);
+            case AppointExecutive appoint:
+                var appointment = new Appointment(Guid.CreateVersion7(now).ToString("D"), proposal.Id, appoint.PersonName,
+                    appoint.Role, AppointmentState.AwaitingRegulator, null, null, null, 1);
                 await executives.InsertAsync(session, appointment);
                 await organisations.AuditAsync(session, SystemActor.Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
                     $"{appointment.PersonName} as {appointment.Role}, awaiting the regulator", now);
                 break;
-            case V1.ProposalAction.KindOneofCase.RemoveExecutive:
-                var current = await executives.GetAsync(session.Connection, action.RemoveExecutive.AppointmentId, session.Transaction, session.CancellationToken);
+            case RemoveExecutive remove:
+                var current = await executives.GetAsync(session.Connection, remove.AppointmentId, session.Transaction, session.CancellationToken);
                 if (current is { State: AppointmentState.Approved })
                 {
                     await EndAsync(session, SystemActor.Governance, current, $"removed by proposal {proposal.Id}", now);
                 }
                 else
                 {
-                    await organisations.AuditAsync(session, SystemActor.Governance, "executive.removal_without_effect", $"appointment/{action.RemoveExecutive.AppointmentId}",
+                    await organisations.AuditAsync(session, SystemActor.Governance, "executive.removal_without_effect", $"appointment/{remove.AppointmentId}",
                         "the appointment was not in office when the removal passed", now);
                 }
 
@@ -79,11 +78,10 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
         }
 
         await organisations.AuditAsync(session, caller, "executive.approved", $"appointment/{id}", $"{approved.PersonName} as {approved.Role} from {approved.EffectiveFrom:O}", now);
-        await Outbox.EnqueueAsync(session, new ExecutiveApproved
+        await GovernanceEvents.EnqueueAsync(session, new ExecutiveApproved
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = approved.Version,
             AppointmentId = id, PersonName = approved.PersonName, Role = approved.Role, EffectiveFrom = approved.EffectiveFrom!.Value,
-        });
+        }, now, approved.Version);
         return approved;
     }
 
@@ -131,11 +129,10 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
         var ended = appointment with { State = AppointmentState.Ended, EndedAt = now, DecisionReason = reason, Version = appointment.Version + 1 };
         await UpdateAsync(session, appointment, ended);
         await organisations.AuditAsync(session, caller, "executive.removed", $"appointment/{appointment.Id}", reason, now);
-        await Outbox.EnqueueAsync(session, new ExecutiveRemoved
+        await GovernanceEvents.EnqueueAsync(session, new ExecutiveRemoved
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = ended.Version,
             AppointmentId = appointment.Id, Role = appointment.Role, EndedAt = now, Reason = reason,
-        });
+        }, now, ended.Version);
         return ended;
     }
 

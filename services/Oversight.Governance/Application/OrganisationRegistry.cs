@@ -1,9 +1,7 @@
 using System.Data.Common;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
-using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
-using Oversight.Contracts;
 using Oversight.Contracts.Governance;
 using Oversight.Governance.Infrastructure;
 using Oversight.Governance.Model;
@@ -35,11 +33,10 @@ public sealed class OrganisationRegistry(OrganisationRepository repository, Time
         }
 
         await repository.AuditAsync(session, caller, "organisation.registered", $"organisation/{id}", $"{kind} {name} ({jurisdiction})", now);
-        await Outbox.EnqueueAsync(session, new OrganisationRegistered
+        await GovernanceEvents.EnqueueAsync(session, new OrganisationRegistered
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = organisation.Version,
             OrganisationId = id, Kind = kind, Name = name, Jurisdiction = jurisdiction, Affiliations = affiliations,
-        });
+        }, now, organisation.Version);
         return organisation;
     }
 
@@ -63,11 +60,10 @@ public sealed class OrganisationRegistry(OrganisationRepository repository, Time
         }
 
         await repository.AuditAsync(session, caller, "organisation.updated", $"organisation/{id}", $"{name} ({jurisdiction}); affiliations: {string.Join(", ", affiliations)}", now);
-        await Outbox.EnqueueAsync(session, new OrganisationUpdated
+        await GovernanceEvents.EnqueueAsync(session, new OrganisationUpdated
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = updated.Version,
             OrganisationId = id, Kind = updated.Kind, Name = name, Jurisdiction = jurisdiction, Affiliations = affiliations,
-        });
+        }, now, updated.Version);
         return updated;
     }
 

@@ -23,28 +23,19 @@ public sealed class Proposals(
     IOptions<GovernanceOptions> options)
 {
     public async Task<Proposal> CreateAsync(
-        DbSession session, Caller caller, ProposalCategory category, string title, byte[] action, DateTimeOffset opensAt, DateTimeOffset closesAt,
+        DbSession session, Caller caller, ProposalCategory category, string title, ProposalAction action, DateTimeOffset opensAt, DateTimeOffset closesAt,
         IReadOnlyList<string> relatedParties)
     {
         var now = time.UtcNowToMillisecond();
         var current = await CapTableAsync(session, now);
-        if (!caller.IsOperator && current.Holdings.All(h => h.HolderId != caller.OrganisationId || h.VotingPower == 0))
+        if (!ProposalRules.MayPropose(current, caller.OrganisationId, caller.IsOperator))
         {
             throw new PermissionDeniedException("Only a shareholder with votes or the operator may propose.", "proposals");
         }
 
         var rulebook = options.Value.Rulebook;
         var violations = new FieldViolations();
-        if (opensAt < now + rulebook.NoticePeriod)
-        {
-            violations.Add("open_time", $"must give at least the notice period ({rulebook.NoticePeriod}) from now");
-        }
-
-        if (closesAt <= opensAt || closesAt - opensAt > rulebook.MaxVotingWindow)
-        {
-            violations.Add("close_time", $"must be after open_time and within {rulebook.MaxVotingWindow} of it");
-        }
-
+        ProposalRules.Validate(rulebook, now, category, action, opensAt, closesAt, current, relatedParties, violations);
         for (var i = 0; i < relatedParties.Count; i++)
         {
             if (await organisations.GetAsync(session.Connection, relatedParties[i], session.Transaction, session.CancellationToken) is null)
@@ -53,27 +44,13 @@ public sealed class Proposals(
             }
         }
 
-        var parsed = V1.ProposalAction.Parser.ParseFrom(action);
-        if (parsed.KindCase == V1.ProposalAction.KindOneofCase.FormAlliance)
+        if (action is FormAlliance form
+            && (await organisations.GetAsync(session.Connection, form.InstitutionId, session.Transaction, session.CancellationToken))?.Kind != Contracts.Governance.OrganisationKinds.Institution)
         {
-            var institution = await organisations.GetAsync(session.Connection, parsed.FormAlliance.InstitutionId, session.Transaction, session.CancellationToken);
-            if (institution?.Kind != Contracts.Governance.OrganisationKinds.Institution)
-            {
-                violations.Add("action.form_alliance.institution_id", $"'{parsed.FormAlliance.InstitutionId}' is not a registered institution");
-            }
-
-            if (category == ProposalCategory.Ordinary)
-            {
-                violations.Add("category", "an alliance needs a special proposal (or a reserved matter)");
-            }
+            violations.Add("action.form_alliance.institution_id", $"'{form.InstitutionId}' is not a registered institution");
         }
 
-        await capitalChanges.ValidateAsync(session, category, parsed, current, violations);
-        if (current.Holdings.Where(h => h.VotingPower > 0).All(h => relatedParties.Contains(h.HolderId)))
-        {
-            violations.Add("related_parties", "would recuse every holder with votes: nobody could vote");
-        }
-
+        await capitalChanges.ValidateAsync(session, action, current, violations);
         violations.ThrowIfAny();
         var proposal = new Proposal(Guid.CreateVersion7(now).ToString("D"), category, title, action, caller.OrganisationId, opensAt, closesAt,
             relatedParties, rulebook.Rules(), null, null, null, null, null, now, 1);
@@ -199,10 +176,9 @@ public sealed class Proposals(
         await organisations.AuditAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}", $"{result.Outcome}: {result.Explanation}", now);
         if (result.Outcome == ProposalOutcome.Passed)
         {
-            var action = V1.ProposalAction.Parser.ParseFrom(proposal.Action);
-            await executives.CarryOutAsync(session, proposal, action, now);
-            await alliances.CarryOutAsync(session, proposal, action, now);
-            await capitalChanges.CarryOutAsync(session, proposal, action, now);
+            await executives.CarryOutAsync(session, proposal, now);
+            await alliances.CarryOutAsync(session, proposal, now);
+            await capitalChanges.CarryOutAsync(session, proposal, now);
         }
 
         await session.CommitAsync();

@@ -1,6 +1,5 @@
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Errors;
-using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Contracts;
 using Oversight.Contracts.Governance;
@@ -35,12 +34,11 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         await orders.InsertMandateAsync(session, mandate);
         await organisations.AuditAsync(session, caller, "mandate.enacted", $"mandate/{mandate.Id}",
             $"{legalReference}: {recipientId} may receive {string.Join(", ", categories)} for {string.Join(", ", purposes)}", now);
-        await Outbox.EnqueueAsync(session, new StatutoryMandateEnacted
+        await GovernanceEvents.EnqueueAsync(session, new StatutoryMandateEnacted
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = mandate.Version,
             MandateId = mandate.Id, LegalReference = legalReference, RecipientId = recipientId, Purposes = purposes, DataCategories = categories,
             ValidFrom = from, ValidUntil = validUntil,
-        });
+        }, now, mandate.Version);
         return mandate;
     }
 
@@ -62,11 +60,10 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
 
         var repealed = mandate with { RepealedAt = now, RepealReason = reason, Version = mandate.Version + 1 };
         await organisations.AuditAsync(session, caller, "mandate.repealed", $"mandate/{mandateId}", reason, now);
-        await Outbox.EnqueueAsync(session, new StatutoryMandateRepealed
+        await GovernanceEvents.EnqueueAsync(session, new StatutoryMandateRepealed
         {
-            EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = repealed.Version,
             MandateId = mandateId, RepealedAt = now,
-        });
+        }, now, repealed.Version);
         return repealed;
     }
 
@@ -89,9 +86,9 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         var status = new ExchangeStatus(frozen, reason, orderId, now, current.Version + 1);
         await organisations.AuditAsync(session, caller, frozen ? "exchange.frozen" : "exchange.unfrozen", "exchange", reason, now);
         IntegrationEvent message = frozen
-            ? new ExchangeFrozen { EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = status.Version, OrderId = orderId, Reason = reason, FrozenAt = now }
-            : new ExchangeUnfrozen { EventId = Guid.CreateVersion7(now), OccurredAt = now, Producer = Producers.Governance, Version = status.Version, OrderId = orderId, UnfrozenAt = now };
-        await Outbox.EnqueueAsync(session, message);
+            ? new ExchangeFrozen { OrderId = orderId, Reason = reason, FrozenAt = now }
+            : new ExchangeUnfrozen { OrderId = orderId, UnfrozenAt = now };
+        await GovernanceEvents.EnqueueAsync(session, message, now, status.Version);
         return status;
     }
 

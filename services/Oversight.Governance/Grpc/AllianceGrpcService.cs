@@ -72,7 +72,7 @@ public sealed class AllianceGrpcService(
         Id = alliance.Id,
         ProposalId = alliance.ProposalId,
         InstitutionId = alliance.InstitutionId,
-        Scope = AllianceScope.Parser.ParseFrom(alliance.Scope),
+        Scope = ProposalMapping.ToProto(alliance.Scope),
         State = (V1.AllianceState)alliance.State,
         StateReason = alliance.StateReason ?? "",
         UpdateTime = Timestamp.FromDateTimeOffset(alliance.UpdatedAt),

@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.BuildingBlocks.Data;
@@ -38,11 +37,7 @@ public sealed class ProposalGrpcService(
                 break;
             case ProposalAction.KindOneofCase.AppointExecutive:
                 violations.Text("action.appoint_executive.person_name", request.Action.AppointExecutive.PersonName, 200);
-                if (!System.Text.RegularExpressions.Regex.IsMatch(request.Action.AppointExecutive.Role, "^[a-z0-9_]{1,32}$"))
-                {
-                    violations.Add("action.appoint_executive.role", "must be 1 to 32 lowercase letters, digits or '_', such as ceo");
-                }
-
+                Model.Handles.Role(violations, "action.appoint_executive.role", request.Action.AppointExecutive.Role);
                 break;
             case ProposalAction.KindOneofCase.RemoveExecutive:
                 violations.Uuid("action.remove_executive.appointment_id", request.Action.RemoveExecutive.AppointmentId);
@@ -81,7 +76,7 @@ public sealed class ProposalGrpcService(
         return IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) =>
         {
             var proposal = await proposals.CreateAsync(session, caller, (Model.ProposalCategory)request.Category, request.Title,
-                request.Action!.ToByteArray(), opensAt!.Value, closesAt!.Value, request.RelatedParties.Distinct(StringComparer.Ordinal).ToList());
+                ProposalMapping.ToModel(request.Action!), opensAt!.Value, closesAt!.Value, request.RelatedParties.Distinct(StringComparer.Ordinal).ToList());
             return new CreateProposalResponse { Proposal = ToProto(proposal) };
         });
     }
@@ -116,19 +111,10 @@ public sealed class ProposalGrpcService(
             return;
         }
 
-        Model.OrderRules.ValidateScopeIds(scope.Purposes, scope.DataCategories, scope.Fields, $"{prefix}.scope", violations);
         var retention = violations.NonNegativeDuration($"{prefix}.scope.max_retention", scope.MaxRetention);
-        if (retention <= TimeSpan.Zero || retention > TimeSpan.FromDays(3650))
-        {
-            violations.Add($"{prefix}.scope.max_retention", "must be positive and at most 3650 days");
-        }
-
         var from = violations.RequiredTime($"{prefix}.scope.valid_from", scope.ValidFrom);
         var until = violations.RequiredTime($"{prefix}.scope.valid_until", scope.ValidUntil);
-        if (from is not null && until is not null && until <= from)
-        {
-            violations.Add($"{prefix}.scope.valid_until", "must be after valid_from");
-        }
+        Model.AllianceRules.ValidateScope(scope.Purposes, scope.DataCategories, scope.Fields, retention, from, until, $"{prefix}.scope", violations);
     }
 
     public override async Task<GetProposalResponse> GetProposal(GetProposalRequest request, ServerCallContext context)
@@ -244,7 +230,7 @@ public sealed class ProposalGrpcService(
             Id = proposal.Id,
             Category = (V1.ProposalCategory)proposal.Category,
             Title = proposal.Title,
-            Action = ProposalAction.Parser.ParseFrom(proposal.Action),
+            Action = ProposalMapping.ToProto(proposal.Action),
             ProposerId = proposal.ProposerId,
             OpenTime = Timestamp.FromDateTimeOffset(proposal.OpensAt),
             CloseTime = Timestamp.FromDateTimeOffset(proposal.ClosesAt),

@@ -1,6 +1,8 @@
 using System.Data.Common;
 using Dapper;
+using Google.Protobuf;
 using Oversight.BuildingBlocks.Data;
+using Oversight.Governance.Grpc;
 using Oversight.Governance.Model;
 
 namespace Oversight.Governance.Infrastructure;
@@ -23,7 +25,7 @@ public sealed class AllianceRepository(GovernanceDatabase database)
     public Task InsertAsync(DbSession session, Alliance alliance) =>
         session.ExecuteAsync(GovernanceSql.InsertAlliance, new
         {
-            alliance.Id, alliance.ProposalId, alliance.InstitutionId, alliance.Scope,
+            alliance.Id, alliance.ProposalId, alliance.InstitutionId, Scope = ProposalMapping.ToProto(alliance.Scope).ToByteArray(),
             ValidUntil = alliance.ValidUntil.ToUnixTimeMilliseconds(), At = alliance.UpdatedAt.ToUnixTimeMilliseconds(),
         });
 
@@ -44,14 +46,13 @@ public sealed class AllianceRepository(GovernanceDatabase database)
         public string ProposalId { get; set; } = "";
         public string InstitutionId { get; set; } = "";
         public byte[] Scope { get; set; } = [];
-        public long ValidUntilMs { get; set; }
         public long State { get; set; }
         public string? StateReason { get; set; }
         public long UpdatedAtMs { get; set; }
         public long Version { get; set; }
 
         public Alliance ToDomain() => new(
-            Id, ProposalId, InstitutionId, Scope, DateTimeOffset.FromUnixTimeMilliseconds(ValidUntilMs), (AllianceState)State, StateReason,
+            Id, ProposalId, InstitutionId, ProposalMapping.ToModel(V1.AllianceScope.Parser.ParseFrom(Scope)), (AllianceState)State, StateReason,
             DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAtMs), Version);
     }
 }

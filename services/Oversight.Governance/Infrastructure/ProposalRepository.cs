@@ -1,6 +1,8 @@
 using System.Data.Common;
 using Dapper;
+using Google.Protobuf;
 using Oversight.BuildingBlocks.Data;
+using Oversight.Governance.Grpc;
 using Oversight.Governance.Model;
 
 namespace Oversight.Governance.Infrastructure;
@@ -17,7 +19,7 @@ public sealed class ProposalRepository(GovernanceDatabase database)
             proposal.Id,
             Category = (int)proposal.Category,
             proposal.Title,
-            proposal.Action,
+            Action = ProposalMapping.ToProto(proposal.Action).ToByteArray(),
             proposal.ProposerId,
             OpenAt = proposal.OpensAt.ToUnixTimeMilliseconds(),
             CloseAt = proposal.ClosesAt.ToUnixTimeMilliseconds(),
@@ -139,7 +141,7 @@ public sealed class ProposalRepository(GovernanceDatabase database)
                 ? new TallyResult((ProposalOutcome)outcome, EntitledWeight ?? 0, ForWeight ?? 0, AgainstWeight ?? 0, AbstainWeight ?? 0,
                     (Recused ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries), Explanation ?? "")
                 : null;
-            return new Proposal(Id, category, Title, Action, ProposerId, DateTimeOffset.FromUnixTimeMilliseconds(OpenAtMs),
+            return new Proposal(Id, category, Title, ProposalMapping.ToModel(V1.ProposalAction.Parser.ParseFrom(Action)), ProposerId, DateTimeOffset.FromUnixTimeMilliseconds(OpenAtMs),
                 DateTimeOffset.FromUnixTimeMilliseconds(CloseAtMs), RelatedParties.Split(' ', StringSplitOptions.RemoveEmptyEntries), rules,
                 WithdrawnAtMs is { } withdrawn ? DateTimeOffset.FromUnixTimeMilliseconds(withdrawn) : null,
                 CancelledAtMs is { } cancelled ? DateTimeOffset.FromUnixTimeMilliseconds(cancelled) : null,

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Oversight.BuildingBlocks.Errors;
 using Oversight.Contracts.Governance;
 
@@ -10,7 +9,7 @@ public sealed record Organisation(
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long Version);
 
 /// <summary>The rules a registry entry keeps, as plain code the tests call without a host.</summary>
-public static partial class OrganisationRules
+public static class OrganisationRules
 {
     public const int MaxAffiliations = 32;
 
@@ -24,10 +23,7 @@ public static partial class OrganisationRules
     public static void ValidateDetails(string organisationId, string name, string jurisdiction, IReadOnlyList<string> affiliations, FieldViolations violations)
     {
         violations.Text("name", name, 200);
-        if (!CountryCode().IsMatch(jurisdiction))
-        {
-            violations.Add("jurisdiction", "must be an ISO 3166-1 alpha-2 code such as CN");
-        }
+        violations.CountryCode("jurisdiction", jurisdiction);
 
         if (affiliations.Count > MaxAffiliations)
         {
@@ -54,7 +50,4 @@ public static partial class OrganisationRules
             }
         }
     }
-
-    [GeneratedRegex("^[A-Z]{2}$")]
-    private static partial Regex CountryCode();
 }

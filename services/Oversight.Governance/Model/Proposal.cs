@@ -7,7 +7,7 @@ public sealed record Proposal(
     string Id,
     ProposalCategory Category,
     string Title,
-    byte[] Action,
+    ProposalAction Action,
     string ProposerId,
     DateTimeOffset OpensAt,
     DateTimeOffset ClosesAt,
