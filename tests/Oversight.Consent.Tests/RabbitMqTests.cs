@@ -157,12 +157,13 @@ public sealed class RabbitMqTests
         };
 
         // The same event three times, as a broker may redeliver it; the effect adds up if applied twice.
+        var consumed = new ConsumedCount<SubjectErasureCompleted>(m => m.EventId == completed.EventId);
+        using var watching = host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(consumed);
         await host.PublishAsync(completed);
         await host.PublishAsync(completed);
         await host.PublishAsync(completed);
-        await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(host, $"SELECT COUNT(*) FROM inbox_message WHERE message_id = '{completed.EventId}'") == 1,
-            "the event is processed");
-        await Task.Delay(1000);
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(consumed.Count == 3), "all three deliveries are consumed");
+        Assert.Equal(1, await ScalarAsync(host, $"SELECT COUNT(*) FROM inbox_message WHERE message_id = '{completed.EventId}'"));
         Assert.Equal(7, await ScalarAsync(host, $"SELECT erased_record_count FROM erasure_request WHERE id = '{erasure.Id}'"));
     }
 
@@ -173,7 +174,7 @@ public sealed class RabbitMqTests
         await using var host = await StartAsync(broker);
         await WaitForConsumersAsync(host);
         const string errorQueue = "consent-data-disclosed_error";
-        var before = await QueueDepthAsync(broker, errorQueue);
+        var before = await RealInfrastructure.QueueDepthAsync(broker, errorQueue);
 
         // A subject without an id cannot be logged: the insert fails every time.
         await host.PublishAsync(new DataDisclosed
@@ -184,7 +185,7 @@ public sealed class RabbitMqTests
             DisclosedAt = DateTimeOffset.UtcNow,
         });
 
-        await ConsentTestHost.EventuallyAsync(async () => await QueueDepthAsync(broker, errorQueue) > before, "the message is in the error queue", 30000);
+        await ConsentTestHost.EventuallyAsync(async () => await RealInfrastructure.QueueDepthAsync(broker, errorQueue) > before, "the message is in the error queue", 30000);
         Assert.Equal(0, await ScalarAsync(host, "SELECT COUNT(*) FROM disclosure"));
     }
 
@@ -194,7 +195,7 @@ public sealed class RabbitMqTests
         var broker = RealInfrastructure.RabbitMq();
         var data = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
         const string errorQueue = "consent-organisation-registered_error";
-        var faultedBefore = await QueueDepthAsync(broker, errorQueue);
+        var faultedBefore = await RealInfrastructure.QueueDepthAsync(broker, errorQueue);
         var run = Guid.NewGuid().ToString("N")[..8];
         var events = Enumerable.Range(0, 400).Select(i => new Oversight.Contracts.Governance.OrganisationRegistered
         {
@@ -226,7 +227,7 @@ public sealed class RabbitMqTests
         await using var second = await starting;
         await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(second, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") == events.Count,
             "the next start consumes the rest", 60000);
-        Assert.Equal(faultedBefore, await QueueDepthAsync(broker, errorQueue));
+        Assert.Equal(faultedBefore, await RealInfrastructure.QueueDepthAsync(broker, errorQueue));
     }
 
     [Fact]
@@ -239,7 +240,7 @@ public sealed class RabbitMqTests
 
         await StoreOutageTests.OutlastEveryDeliveryAsync(host, run, StoreOutageTests.Registrations(run, 20));
 
-        Assert.Equal(0u, await QueueDepthAsync(broker, "consent-organisation-registered_error"));
+        Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, "consent-organisation-registered_error"));
     }
 
     [Fact]
@@ -260,7 +261,7 @@ public sealed class RabbitMqTests
         await host.PublishAsync(probe);
 
         await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.StoppingProbes.Contains(probe.Id)), "the message comes back and is consumed");
-        Assert.Equal(0u, await QueueDepthAsync(broker, "test-stopping-probe_error"));
+        Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, "test-stopping-probe_error"));
     }
 
     [Fact]
@@ -290,19 +291,26 @@ public sealed class RabbitMqTests
         await using var connection = await host.Database.OpenAsync(CancellationToken.None);
         return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql);
     }
+}
 
-    private static async Task<uint> QueueDepthAsync(string broker, string queue)
+/// <summary>Counts the deliveries of one kind of message that a consumer finished (acked), effect or no-op.</summary>
+internal sealed class ConsumedCount<T>(Func<T, bool> matches) : IConsumeObserver where T : class
+{
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public Task PostConsume<TMessage>(ConsumeContext<TMessage> context) where TMessage : class
     {
-        var factory = new ConnectionFactory { Uri = new Uri(broker) };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        try
+        if (context.Message is T message && matches(message))
         {
-            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+            Interlocked.Increment(ref _count);
         }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-        {
-            return 0; // Not created yet: nothing has faulted on this broker so far.
-        }
+
+        return Task.CompletedTask;
     }
+
+    public Task PreConsume<TMessage>(ConsumeContext<TMessage> context) where TMessage : class => Task.CompletedTask;
+
+    public Task ConsumeFault<TMessage>(ConsumeContext<TMessage> context, Exception exception) where TMessage : class => Task.CompletedTask;
 }

@@ -69,7 +69,7 @@ public sealed class HostStopTests
                 Drain(second);
                 await EventuallyAsync(async () => await AppliedAsync(database, run) == count, "the restarted host applies the rest", 120000);
                 Assert.Equal(count, await ScalarAsync(database, $"SELECT COUNT(*) FROM inbox_message WHERE consumer = 'OrganisationRegisteredConsumer'"));
-                Assert.Equal(0u, await QueueDepthAsync(broker, "consent-organisation-registered_error"));
+                Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, "consent-organisation-registered_error"));
             }
             finally
             {
@@ -130,21 +130,6 @@ public sealed class HostStopTests
                 return false;
             }
         }, $"{queue} has a consumer");
-
-    private static async Task<uint> QueueDepthAsync(string broker, string queue)
-    {
-        var factory = new ConnectionFactory { Uri = new Uri(broker) };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        try
-        {
-            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
-        }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-        {
-            return 0; // Never created on this run's virtual host: nothing faulted.
-        }
-    }
 
     private static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 60000) =>
         Eventually.HoldsAsync(condition, what, timeoutMs);

@@ -33,6 +33,22 @@ internal static class RealInfrastructure
         return "";
     }
 
+    /// <summary>How many messages wait in a queue of the broker (0 for a queue never declared on this run's virtual host).</summary>
+    public static async Task<uint> QueueDepthAsync(string broker, string queue)
+    {
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(broker) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0; // Never declared: nothing has been sent to it on this run.
+        }
+    }
+
     /// <summary>
     /// A connection string (each test swaps in a database of its own), or <c>testcontainers</c> for a
     /// SQL Server 2022 container started for the run (<see cref="SqlServerContainer"/>).
