@@ -81,7 +81,10 @@ public sealed class StaleWriteTests : IAsyncLifetime
         Assert.Equal(new Model.KnownOrganisation("newbank", "institution", "New Bank Ltd", "CN", 3), await StoredAsync());
     }
 
-    /// <summary>The mandate read model: an enactment or repeal older than what is stored (a late or repeated event) changes nothing.</summary>
+    /// <summary>
+    /// The mandate read model: an enactment or repeal older than what is stored (a late or repeated
+    /// event) changes nothing, and a repealed mandate stays repealed.
+    /// </summary>
     [Fact]
     public async Task A_mandate_event_older_than_the_stored_version_changes_nothing()
     {
@@ -101,5 +104,9 @@ public sealed class StaleWriteTests : IAsyncLifetime
         await WriteAsync(async s => { await Repository.RepealMandateAsync(s, mandate.Id, 5, at.AddHours(1), at); return true; });
         await WriteAsync(async s => { await Repository.RepealMandateAsync(s, mandate.Id, 4, at.AddHours(2), at); return true; });
         Assert.Equal(at.AddHours(1), (await StoredAsync()).RepealedAt);
+
+        // Once repealed, no enactment revives it, whatever version it carries.
+        Assert.False(await WriteAsync(s => Repository.UpsertMandateAsync(s, mandate with { LegalReference = "Art. 30" }, 9, at)));
+        Assert.Equal(("Art. 29", at.AddHours(1)), ((await StoredAsync()).LegalReference, (await StoredAsync()).RepealedAt));
     }
 }

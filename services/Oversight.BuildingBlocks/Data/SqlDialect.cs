@@ -34,7 +34,14 @@ public abstract class SqlDialect
     /// writers of the same key never both insert: the key decides, not a check before the insert.
     /// </summary>
     /// <param name="values">Each column with the parameter it takes; the first is the key.</param>
-    public abstract string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values);
+    /// <param name="insertOnly">Columns written when the row is inserted and never overwritten (when it was first seen).</param>
+    /// <param name="finalOnceSet">A column that, once set on the stored row, makes the row final (a repeal: nothing later revives it).</param>
+    public abstract string UpsertNewer(
+        string table, string versionColumn, (string Column, string Value)[] values, string[]? insertOnly = null, string? finalOnceSet = null);
+
+    /// <summary>The columns an <see cref="UpsertNewer"/> overwrites: all but the key and the insert-only ones.</summary>
+    protected static IEnumerable<string> Overwritten((string Column, string Value)[] values, string[]? insertOnly) =>
+        values.Skip(1).Select(v => v.Column).Where(c => insertOnly?.Contains(c) != true);
 
     /// <summary>
     /// Claims up to <c>@Batch</c> unsent outbox rows for <c>@Owner</c> until <c>@LeaseUntil</c>
@@ -88,10 +95,11 @@ public sealed class SqliteDialect : SqlDialect
     public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
         $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {identityColumn};";
 
-    public override string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values) => $"""
+    public override string UpsertNewer(
+        string table, string versionColumn, (string Column, string Value)[] values, string[]? insertOnly = null, string? finalOnceSet = null) => $"""
         INSERT INTO {table} ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => v.Value))})
-        ON CONFLICT ({values[0].Column}) DO UPDATE SET {string.Join(", ", values.Skip(1).Select(v => $"{v.Column} = excluded.{v.Column}"))}
-         WHERE {table}.{versionColumn} < excluded.{versionColumn};
+        ON CONFLICT ({values[0].Column}) DO UPDATE SET {string.Join(", ", Overwritten(values, insertOnly).Select(c => $"{c} = excluded.{c}"))}
+         WHERE {table}.{versionColumn} < excluded.{versionColumn}{(finalOnceSet is null ? "" : $" AND {table}.{finalOnceSet} IS NULL")};
         """;
 
     // SQLite has one writer at a time, so a plain UPDATE over the first rows is already exclusive.
@@ -130,12 +138,13 @@ public sealed class SqlServerDialect : SqlDialect
         $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.{identityColumn} VALUES ({values});";
 
     // HOLDLOCK: MERGE alone reads the key without a range lock, so two first writers could both insert.
-    public override string UpsertNewer(string table, string versionColumn, params (string Column, string Value)[] values) => $"""
+    public override string UpsertNewer(
+        string table, string versionColumn, (string Column, string Value)[] values, string[]? insertOnly = null, string? finalOnceSet = null) => $"""
         MERGE {table} WITH (HOLDLOCK) AS stored
         USING (VALUES ({string.Join(", ", values.Select(v => v.Value))})) AS incoming ({string.Join(", ", values.Select(v => v.Column))})
            ON stored.{values[0].Column} = incoming.{values[0].Column}
-         WHEN MATCHED AND stored.{versionColumn} < incoming.{versionColumn} THEN
-              UPDATE SET {string.Join(", ", values.Skip(1).Select(v => $"{v.Column} = incoming.{v.Column}"))}
+         WHEN MATCHED AND stored.{versionColumn} < incoming.{versionColumn}{(finalOnceSet is null ? "" : $" AND stored.{finalOnceSet} IS NULL")} THEN
+              UPDATE SET {string.Join(", ", Overwritten(values, insertOnly).Select(c => $"{c} = incoming.{c}"))}
          WHEN NOT MATCHED THEN
               INSERT ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => $"incoming.{v.Column}"))});
         """;

@@ -270,21 +270,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
             Version = version,
             At = at.ToUnixTimeMilliseconds(),
         };
-        var updated = await session.ExecuteAsync(
-            ConsentSql.UpdateMandate, parameters);
-        if (updated == 1)
-        {
-            return true;
-        }
-
-        if (await session.ExecuteScalarAsync<long>(ConsentSql.CountMandate, parameters) > 0)
-        {
-            return false;
-        }
-
-        await session.ExecuteAsync(
-            ConsentSql.InsertMandate, parameters);
-        return true;
+        return await session.ExecuteAsync(ConsentSql.UpsertMandate(Dialect), parameters) == 1;
     }
 
     /// <summary>Marks a mandate repealed. A repeal that arrives before its enactment leaves a tombstone, so the late enactment stays repealed.</summary>

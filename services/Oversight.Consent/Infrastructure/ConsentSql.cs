@@ -134,7 +134,7 @@ public static class ConsentSql
     /// <summary>Inserts an organisation or applies a newer version of it; a stale or repeated event changes nothing.</summary>
     public static string UpsertOrganisation(SqlDialect dialect) => dialect.UpsertNewer(
         "known_organisation", "version",
-        ("id", "@Id"), ("kind", "@Kind"), ("name", "@Name"), ("jurisdiction", "@Jurisdiction"), ("version", "@Version"), ("updated_at_ms", "@At"));
+        [("id", "@Id"), ("kind", "@Kind"), ("name", "@Name"), ("jurisdiction", "@Jurisdiction"), ("version", "@Version"), ("updated_at_ms", "@At")]);
 
     // ---- statutory mandates --------------------------------------------------------------------
 
@@ -144,19 +144,21 @@ public static class ConsentSql
     public static string ListMandates(SqlDialect dialect) =>
         dialect.Page($"SELECT {MandateColumns} FROM statutory_mandate WHERE (@AfterId IS NULL OR id > @AfterId) ORDER BY id", "@Limit");
 
-    public static string UpdateMandate => """
-        UPDATE statutory_mandate SET legal_reference = @LegalReference, recipient_id = @RecipientId, purposes = @Purposes,
-               data_categories = @DataCategories, valid_from_ms = @ValidFrom, valid_until_ms = @ValidUntil, version = @Version
-         WHERE id = @Id AND version < @Version AND repealed_at_ms IS NULL;
-        """;
+    /// <summary>
+    /// Inserts a mandate or applies a newer version of it, in one statement; a stale or repeated event
+    /// changes nothing, and neither does any enactment once the mandate is repealed (its tombstone too).
+    /// </summary>
+    public static string UpsertMandate(SqlDialect dialect) => dialect.UpsertNewer(
+        "statutory_mandate", "version",
+        [
+            ("id", "@Id"), ("legal_reference", "@LegalReference"), ("recipient_id", "@RecipientId"), ("purposes", "@Purposes"),
+            ("data_categories", "@DataCategories"), ("valid_from_ms", "@ValidFrom"), ("valid_until_ms", "@ValidUntil"),
+            ("repealed_at_ms", "NULL"), ("version", "@Version"), ("enacted_at_ms", "@At"),
+        ],
+        insertOnly: ["repealed_at_ms", "enacted_at_ms"],
+        finalOnceSet: "repealed_at_ms");
 
     public static string CountMandate => "SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;";
-
-    public static string InsertMandate => """
-        INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
-            repealed_at_ms, version, enacted_at_ms)
-        VALUES (@Id, @LegalReference, @RecipientId, @Purposes, @DataCategories, @ValidFrom, @ValidUntil, NULL, @Version, @At);
-        """;
 
     public static string RepealMandate =>
         "UPDATE statutory_mandate SET repealed_at_ms = @RepealedAt, version = @Version WHERE id = @Id AND version < @Version;";
