@@ -109,4 +109,20 @@ public sealed class StaleWriteTests : IAsyncLifetime
         Assert.False(await WriteAsync(s => Repository.UpsertMandateAsync(s, mandate with { LegalReference = "Art. 30" }, 9, at)));
         Assert.Equal(("Art. 29", at.AddHours(1)), ((await StoredAsync()).LegalReference, (await StoredAsync()).RepealedAt));
     }
+
+    /// <summary>A repeal that overtakes its enactment leaves a tombstone: the late enactment stays repealed and allows nothing.</summary>
+    [Fact]
+    public async Task A_repeal_that_overtakes_its_enactment_keeps_the_mandate_repealed()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(_host.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var mandate = new Model.StatutoryMandate("mandate-2", "Anti-Money Laundering Law, Art. 28", ConsentTestHost.CreditBureau,
+            ["anti_money_laundering"], ["user.financial.transactions"], at, null, null);
+
+        await WriteAsync(async s => { await Repository.RepealMandateAsync(s, mandate.Id, 2, at.AddHours(1), at); return true; });
+        Assert.False(await WriteAsync(s => Repository.UpsertMandateAsync(s, mandate, 1, at)));
+
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        Assert.Equal(at.AddHours(1), Assert.Single(await Repository.ListMandatesAsync(connection, null, 10, CancellationToken.None)).RepealedAt);
+        Assert.Empty(await Repository.MandatesForRecipientAsync(connection, ConsentTestHost.CreditBureau, CancellationToken.None));
+    }
 }

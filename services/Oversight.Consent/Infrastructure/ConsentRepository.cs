@@ -274,17 +274,9 @@ public sealed class ConsentRepository(ConsentDatabase database)
     }
 
     /// <summary>Marks a mandate repealed. A repeal that arrives before its enactment leaves a tombstone, so the late enactment stays repealed.</summary>
-    public async Task RepealMandateAsync(DbSession session, string mandateId, long version, DateTimeOffset repealedAt, DateTimeOffset at)
-    {
-        var parameters = new { Id = mandateId, Version = version, RepealedAt = repealedAt.ToUnixTimeMilliseconds(), At = at.ToUnixTimeMilliseconds() };
-        var updated = await session.ExecuteAsync(
-            ConsentSql.RepealMandate, parameters);
-        if (updated == 0 && await session.ExecuteScalarAsync<long>(ConsentSql.CountMandate, parameters) == 0)
-        {
-            await session.ExecuteAsync(
-                ConsentSql.InsertRepealedMandate, parameters);
-        }
-    }
+    public Task RepealMandateAsync(DbSession session, string mandateId, long version, DateTimeOffset repealedAt, DateTimeOffset at) =>
+        session.ExecuteAsync(ConsentSql.RepealMandate(Dialect),
+            new { Id = mandateId, Version = version, RepealedAt = repealedAt.ToUnixTimeMilliseconds(), At = at.ToUnixTimeMilliseconds() });
 
     // ---- disclosures -----------------------------------------------------------------------
 

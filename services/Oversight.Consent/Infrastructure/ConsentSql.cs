@@ -158,17 +158,17 @@ public static class ConsentSql
         insertOnly: ["repealed_at_ms", "enacted_at_ms"],
         finalOnceSet: "repealed_at_ms");
 
-    public static string CountMandate => "SELECT COUNT(*) FROM statutory_mandate WHERE id = @Id;";
-
-    public static string RepealMandate =>
-        "UPDATE statutory_mandate SET repealed_at_ms = @RepealedAt, version = @Version WHERE id = @Id AND version < @Version;";
-
-    /// <summary>A repeal that overtook its enactment leaves a repealed tombstone, so the late enactment stays repealed.</summary>
-    public static string InsertRepealedMandate => """
-        INSERT INTO statutory_mandate (id, legal_reference, recipient_id, purposes, data_categories, valid_from_ms, valid_until_ms,
-            repealed_at_ms, version, enacted_at_ms)
-        VALUES (@Id, '', '', '', '', @RepealedAt, NULL, @RepealedAt, @Version, @At);
-        """;
+    /// <summary>
+    /// Marks a mandate repealed, in one statement. A repeal that overtakes its enactment leaves a
+    /// repealed tombstone (the enactment's columns empty), so the late enactment stays repealed.
+    /// </summary>
+    public static string RepealMandate(SqlDialect dialect) => dialect.UpsertNewer(
+        "statutory_mandate", "version",
+        [
+            ("id", "@Id"), ("legal_reference", "''"), ("recipient_id", "''"), ("purposes", "''"), ("data_categories", "''"),
+            ("valid_from_ms", "@RepealedAt"), ("valid_until_ms", "NULL"), ("repealed_at_ms", "@RepealedAt"), ("version", "@Version"), ("enacted_at_ms", "@At"),
+        ],
+        insertOnly: ["legal_reference", "recipient_id", "purposes", "data_categories", "valid_from_ms", "valid_until_ms", "enacted_at_ms"]);
 
     // ---- disclosures ---------------------------------------------------------------------------
 
