@@ -20,19 +20,19 @@ public sealed class CheckpointSigner(ModuleDatabase database, Key key, string or
     /// <summary>The public half; its name is the origin.</summary>
     public NoteKey PublicKey { get; } = NoteKey.Of(origin, key);
 
-    /// <summary>Signs the log as it is now, or returns the latest checkpoint when the log has not grown since.</summary>
+    /// <summary>Signs the log as it is now, or returns the latest checkpoint when the log is still the one it covers.</summary>
     public async Task<SignedCheckpoint> SignAsync(CancellationToken cancellationToken)
     {
         await using var session = await database.BeginAsync(cancellationToken);
         var size = await session.ExecuteScalarAsync<long>(AuditSql.HoldHead);
         var latest = await AuditLogReader.LatestCheckpointAsync(session.Connection, session.Transaction, session.Dialect, cancellationToken);
-        if (latest is not null && latest.TreeSize == size)
+        var tree = new StoredMerkleTree(session.Connection, session.Transaction);
+        var root = await tree.RootAsync(size, cancellationToken);
+        if (latest is not null && latest.TreeSize == size && latest.RootHash.AsSpan().SequenceEqual(root))
         {
             return latest;
         }
 
-        var tree = new StoredMerkleTree(session.Connection, session.Transaction);
-        var root = await tree.RootAsync(size, cancellationToken);
         if (latest is not null && !await ExtendsAsync(tree, latest, size, root, cancellationToken))
         {
             throw new FailedPreconditionException("LOG_NOT_CONSISTENT", $"checkpoints/{latest.TreeSize}",
