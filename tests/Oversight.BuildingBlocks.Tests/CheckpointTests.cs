@@ -40,6 +40,23 @@ public sealed class CheckpointTests
         Assert.Null(SignedNote.Parse(PeterText));
         Assert.Null(SignedNote.Parse(PeterText + "\n- PeterNeumann AAAA\n"));
         Assert.Null(NoteKey.ParseVerifierKey("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"));
+        Assert.Null(NoteKey.ParseVerifierKey("PeterNeumann+c74f20a3"));
+        Assert.Null(NoteKey.ParseVerifierKey("+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"));
+    }
+
+    [Fact]
+    public void A_verifier_key_whose_base64_holds_a_plus_parses()
+    {
+        // transparency-dev/formats' test key "TEST", whose key material's base64 contains '+'.
+        var key = NoteKey.ParseVerifierKey("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6");
+        Assert.NotNull(key);
+        Assert.Equal(("TEST", "7997405c"), (key.Name, key.KeyIdHex));
+        for (var i = 0; i < 50; i++)
+        {
+            using var random = TestLog.NewKey();
+            var generated = NoteKey.Of("oversight/consent", random);
+            Assert.Equal(generated.PublicKeyBytes, NoteKey.ParseVerifierKey(generated.VerifierKey)!.PublicKeyBytes);
+        }
     }
 
     [Fact]

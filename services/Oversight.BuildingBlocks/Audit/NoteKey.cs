@@ -43,16 +43,18 @@ public sealed record NoteKey(string Name, byte[] PublicKeyBytes)
     /// <summary>Parses a verifier key text; null unless it is an Ed25519 key whose id matches.</summary>
     public static NoteKey? ParseVerifierKey(string text)
     {
-        var parts = text.Split('+');
-        if (parts.Length != 3 || !IsName(parts[0]) || parts[1].Length != 8)
+        // The name holds no '+', the id is 8 hex digits; the base64 after them may hold '+' itself.
+        var afterName = text.IndexOf('+', StringComparison.Ordinal);
+        if (afterName < 1 || text.Length < afterName + 10 || text[afterName + 9] != '+' || !IsName(text[..afterName]))
         {
             return null;
         }
 
+        var (name, keyId) = (text[..afterName], text.Substring(afterName + 1, 8));
         byte[] blob;
         try
         {
-            blob = Convert.FromBase64String(parts[2]);
+            blob = Convert.FromBase64String(text[(afterName + 10)..]);
         }
         catch (FormatException)
         {
@@ -64,7 +66,7 @@ public sealed record NoteKey(string Name, byte[] PublicKeyBytes)
             return null;
         }
 
-        var key = new NoteKey(parts[0], blob[1..]);
-        return string.Equals(key.KeyIdHex, parts[1], StringComparison.OrdinalIgnoreCase) ? key : null;
+        var key = new NoteKey(name, blob[1..]);
+        return string.Equals(key.KeyIdHex, keyId, StringComparison.OrdinalIgnoreCase) ? key : null;
     }
 }
