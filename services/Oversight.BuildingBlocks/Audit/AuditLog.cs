@@ -48,8 +48,15 @@ public sealed class AuditLog(SubjectReference subjects, TimeProvider time)
             LeafHash = leaf,
         });
 
-        // Each trailing 1 bit of the sequence is a subtree this leaf completes, its left half stored.
+        // Each trailing 1 bit of the sequence is a subtree this leaf completes, its left half stored: read those at once.
         var tree = new StoredMerkleTree(session.Connection, session.Transaction);
+        var leftHalves = new List<(int, long)>();
+        for (var (below, position) = (0, sequence); (position & 1) == 1; below++, position >>= 1)
+        {
+            leftHalves.Add((below, position - 1));
+        }
+
+        await tree.PrefetchAsync(leftHalves, session.CancellationToken);
         var hash = leaf;
         var index = sequence;
         for (var level = 1; (index & 1) == 1; level++)
@@ -57,7 +64,7 @@ public sealed class AuditLog(SubjectReference subjects, TimeProvider time)
             var left = await tree.CompleteSubtreeAsync(level - 1, index - 1, session.CancellationToken);
             hash = MerkleHashing.HashChildren(left, hash);
             index >>= 1;
-            await session.ExecuteAsync(AuditSql.InsertNode, new { Level = level, Index = index, Hash = hash });
+            await session.ExecuteAsync(AuditSql.InsertNode, new { Id = MerkleHashing.NodeId(level, index), Level = level, Index = index, Hash = hash });
         }
 
         return new AuditEntry(sequence, recordedAt, actorId, actorKind, action, resource, outcome, reason, subjectRef, detail, canonical, leaf);

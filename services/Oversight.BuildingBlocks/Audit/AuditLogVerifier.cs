@@ -38,8 +38,6 @@ public sealed record AuditLogReport(long TreeSize, long EntriesChecked, byte[] R
 /// </summary>
 public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 1000)
 {
-    private const int MaxLevels = 63;
-
     /// <summary>
     /// Checks one checkpoint of this log (one a witness holds) against the stored tree: this log's
     /// signature, and the root at its size. O(log n) reads; null when consistent.
@@ -218,24 +216,27 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
         return (targets, count);
     }
 
-    /// <summary>The stored subtrees completed by leaves [from, to): at level L, indexes from/2^L to to/2^L - 1.</summary>
+    /// <summary>The stored subtrees that leaves [from, to) complete: for each leaf, one per trailing 1 bit of its position.</summary>
     private static async Task<Dictionary<(int, long), byte[]>> StoredNodesAsync(System.Data.Common.DbConnection connection, long from, long to, CancellationToken cancellationToken)
     {
-        var nodes = new Dictionary<(int, long), byte[]>();
-        for (var level = 1; level < MaxLevels && 1L << level <= to; level++)
+        var completed = new List<(int Level, long Index)>();
+        for (var position = from; position < to; position++)
         {
-            var first = from >> level;
-            var last = (to >> level) - 1;
-            if (first > last)
+            for (var (level, index) = (1, position); (index & 1) == 1; level++, index >>= 1)
             {
-                continue;
+                completed.Add((level, index >> 1));
             }
+        }
 
-            var rows = await connection.QueryAsync<(long NodeIndex, byte[] Hash)>(new CommandDefinition(
-                AuditSql.NodesOfLevel, new { Level = level, From = first, To = last }, cancellationToken: cancellationToken));
-            foreach (var (index, hash) in rows)
+        var nodes = new Dictionary<(int, long), byte[]>();
+        foreach (var chunk in completed.Chunk(StoredMerkleTree.MaxIdsPerRead))
+        {
+            var byId = chunk.ToDictionary(s => MerkleHashing.NodeId(s.Level, s.Index));
+            var rows = await connection.QueryAsync<(long Id, byte[] Hash)>(new CommandDefinition(
+                AuditSql.NodeHashes, new { Ids = byId.Keys.ToList() }, cancellationToken: cancellationToken));
+            foreach (var (id, hash) in rows)
             {
-                nodes[(level, index)] = hash;
+                nodes[byId[id]] = hash;
             }
         }
 

@@ -34,17 +34,13 @@ public static class AuditSql
         VALUES (@Sequence, @RecordedAtMs, @ActorId, @ActorKind, @Action, @Resource, @Outcome, @Reason, @SubjectRef, @Detail, @Canonical, @LeafHash);
         """;
 
-    public static string InsertNode => "INSERT INTO audit_tree_node (level, node_index, hash) VALUES (@Level, @Index, @Hash);";
+    public static string InsertNode => "INSERT INTO audit_tree_node (node_id, level, node_index, hash) VALUES (@Id, @Level, @Index, @Hash);";
 
-    public static string LeafHash => "SELECT leaf_hash FROM audit_entry WHERE sequence = @Index;";
+    /// <summary>The leaf hashes of several entries at once (a proof's level-0 reads).</summary>
+    public static string LeafHashes => "SELECT sequence AS Id, leaf_hash AS Hash FROM audit_entry WHERE sequence IN @Ids;";
 
-    public static string NodeHash => "SELECT hash FROM audit_tree_node WHERE level = @Level AND node_index = @Index;";
-
-    /// <summary>The stored nodes of one level whose index lies in a range (the verifier, one page at a time).</summary>
-    public static string NodesOfLevel => """
-        SELECT node_index AS NodeIndex, hash AS Hash FROM audit_tree_node
-         WHERE level = @Level AND node_index BETWEEN @From AND @To;
-        """;
+    /// <summary>Several stored subtrees at once, by node id (a proof's, an append's or a verifier page's reads).</summary>
+    public static string NodeHashes => "SELECT node_id AS Id, hash AS Hash FROM audit_tree_node WHERE node_id IN @Ids;";
 
     public static string Entry => $"SELECT {EntryColumns} FROM audit_entry WHERE sequence = @Sequence;";
 

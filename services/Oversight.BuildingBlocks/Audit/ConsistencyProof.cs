@@ -6,17 +6,21 @@ namespace Oversight.BuildingBlocks.Audit;
 /// </summary>
 public sealed record ConsistencyProof(long FromSize, long ToSize, IReadOnlyList<byte[]> Path)
 {
-    /// <summary>PROOF(m, D[n]) of §2.1.4.1 for 0 &lt; m ≤ n (empty when m = n); O(log n) subtree reads.</summary>
+    /// <summary>PROOF(m, D[n]) of §2.1.4.1 for 0 &lt; m ≤ n (empty when m = n); O(log n) subtrees, read at once.</summary>
     public static async Task<ConsistencyProof> CreateAsync(MerkleTree tree, long fromSize, long toSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(fromSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(fromSize, toSize);
-        var path = new List<byte[]>();
-        if (fromSize < toSize)
+        var path = await MerkleTree.PlannedAsync(tree, async t =>
         {
-            await AppendSubproofAsync(tree, fromSize, 0, toSize, true, path, cancellationToken);
-        }
+            var hashes = new List<byte[]>();
+            if (fromSize < toSize)
+            {
+                await AppendSubproofAsync(t, fromSize, 0, toSize, true, hashes, cancellationToken);
+            }
 
+            return hashes;
+        }, cancellationToken);
         return new ConsistencyProof(fromSize, toSize, path);
     }
 

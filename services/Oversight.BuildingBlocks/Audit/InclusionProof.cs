@@ -6,13 +6,17 @@ namespace Oversight.BuildingBlocks.Audit;
 /// </summary>
 public sealed record InclusionProof(long LeafIndex, long TreeSize, IReadOnlyList<byte[]> Path)
 {
-    /// <summary>PATH(m, D[n]) of §2.1.3.1, from the leaf's sibling up; O(log n) subtree reads.</summary>
+    /// <summary>PATH(m, D[n]) of §2.1.3.1, from the leaf's sibling up; O(log n) subtrees, read at once.</summary>
     public static async Task<InclusionProof> CreateAsync(MerkleTree tree, long leafIndex, long treeSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(leafIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(leafIndex, treeSize);
-        var path = new List<byte[]>();
-        await AppendPathAsync(tree, leafIndex, 0, treeSize, path, cancellationToken);
+        var path = await MerkleTree.PlannedAsync(tree, async t =>
+        {
+            var hashes = new List<byte[]>();
+            await AppendPathAsync(t, leafIndex, 0, treeSize, hashes, cancellationToken);
+            return hashes;
+        }, cancellationToken);
         return new InclusionProof(leafIndex, treeSize, path);
     }
 

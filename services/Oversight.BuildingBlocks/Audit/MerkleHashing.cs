@@ -35,6 +35,13 @@ public static class MerkleHashing
     /// <summary>The largest power of two strictly below <paramref name="n"/> (n &gt; 1): where RFC 9162 splits a tree.</summary>
     public static long Split(long n) => (long)BitOperations.RoundUpToPowerOf2((ulong)n) >> 1;
 
+    /// <summary>
+    /// One number for every complete subtree of every level: its in-order position in the tree over
+    /// all leaves (leaf k is 2k; subtree (level, index) is index·2^(level+1) + 2^level − 1), so a set of
+    /// subtrees is read with one IN list.
+    /// </summary>
+    public static long NodeId(int level, long index) => (index << (level + 1)) + (1L << level) - 1;
+
     /// <summary>MTH over leaf hashes held in memory, straight from the RFC's recursive definition (tests and small trees).</summary>
     public static byte[] Root(IReadOnlyList<byte[]> leafHashes) => leafHashes.Count == 0 ? EmptyRoot() : Root(leafHashes, 0, leafHashes.Count);
 

@@ -10,9 +10,25 @@ public abstract class MerkleTree
     /// <summary>The hash of a complete subtree that exists in the tree.</summary>
     public abstract Task<byte[]> CompleteSubtreeAsync(int level, long index, CancellationToken cancellationToken);
 
+    /// <summary>Reads these subtrees ahead, in as few round trips as the store allows; a tree in memory has nothing to do.</summary>
+    public virtual Task PrefetchAsync(IReadOnlyCollection<(int Level, long Index)> subtrees, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>MTH of the first <paramref name="size"/> leaves.</summary>
     public Task<byte[]> RootAsync(long size, CancellationToken cancellationToken) =>
-        size == 0 ? Task.FromResult(MerkleHashing.EmptyRoot()) : HashAsync(0, size, cancellationToken);
+        size == 0 ? Task.FromResult(MerkleHashing.EmptyRoot()) : PlannedAsync(this, tree => tree.HashAsync(0, size, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Runs a computation twice: first against a tree that only notes which subtrees it is asked for
+    /// (which ones never depends on their hashes), then — after fetching those at once — for real. A
+    /// proof is then two reads of the store, not one per subtree.
+    /// </summary>
+    public static async Task<T> PlannedAsync<T>(MerkleTree tree, Func<MerkleTree, Task<T>> compute, CancellationToken cancellationToken)
+    {
+        var plan = new SubtreePlan();
+        await compute(plan);
+        await tree.PrefetchAsync(plan.Subtrees, cancellationToken);
+        return await compute(tree);
+    }
 
     /// <summary>
     /// MTH of leaves [start, end), for the ranges RFC 9162's recursion produces: the start is aligned
@@ -53,4 +69,18 @@ public sealed class InMemoryMerkleTree : MerkleTree
 
     public override Task<byte[]> CompleteSubtreeAsync(int level, long index, CancellationToken cancellationToken) =>
         Task.FromResult(_levels[level][index]);
+}
+
+/// <summary>Answers every subtree with zeros and notes which were asked for: the reads a computation will make.</summary>
+internal sealed class SubtreePlan : MerkleTree
+{
+    private static readonly byte[] Zero = new byte[MerkleHashing.HashSize];
+
+    public HashSet<(int Level, long Index)> Subtrees { get; } = [];
+
+    public override Task<byte[]> CompleteSubtreeAsync(int level, long index, CancellationToken cancellationToken)
+    {
+        Subtrees.Add((level, index));
+        return Task.FromResult(Zero);
+    }
 }

@@ -35,12 +35,14 @@ CREATE INDEX ix_audit_entry_time ON audit_entry (recorded_at_ms, sequence);
 GO
 
 -- Node (level, node_index) covers leaves [node_index * 2^level, (node_index + 1) * 2^level); level 0
--- is audit_entry.leaf_hash. Written when an append completes the subtree.
+-- is audit_entry.leaf_hash. Written when an append completes the subtree. node_id numbers every
+-- subtree of every level in one sequence (in order: node_index * 2^(level+1) + 2^level - 1), so a
+-- proof reads all the nodes it needs with one IN list.
 CREATE TABLE audit_tree_node (
+    node_id    BIGINT     NOT NULL CONSTRAINT pk_audit_tree_node PRIMARY KEY,
     level      INT        NOT NULL CONSTRAINT ck_audit_tree_node_level CHECK (level > 0),
     node_index BIGINT     NOT NULL CONSTRAINT ck_audit_tree_node_index CHECK (node_index >= 0),
-    hash       BINARY(32) NOT NULL,
-    CONSTRAINT pk_audit_tree_node PRIMARY KEY (level, node_index)
+    hash       BINARY(32) NOT NULL
 );
 GO
 

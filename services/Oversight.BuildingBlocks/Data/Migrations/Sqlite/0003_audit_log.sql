@@ -29,12 +29,14 @@ CREATE INDEX ix_audit_entry_subject ON audit_entry (subject_ref, sequence) WHERE
 CREATE INDEX ix_audit_entry_time ON audit_entry (recorded_at_ms, sequence);
 
 -- Node (level, node_index) covers leaves [node_index * 2^level, (node_index + 1) * 2^level); level 0
--- is audit_entry.leaf_hash. Written when an append completes the subtree.
+-- is audit_entry.leaf_hash. Written when an append completes the subtree. node_id numbers every
+-- subtree of every level in one sequence (in order: node_index * 2^(level+1) + 2^level - 1), so a
+-- proof reads all the nodes it needs with one IN list.
 CREATE TABLE audit_tree_node (
+    node_id    INTEGER NOT NULL PRIMARY KEY,
     level      INTEGER NOT NULL CHECK (level > 0),
     node_index INTEGER NOT NULL CHECK (node_index >= 0),
-    hash       BLOB    NOT NULL,
-    PRIMARY KEY (level, node_index)
+    hash       BLOB    NOT NULL
 );
 
 CREATE TABLE audit_checkpoint (
