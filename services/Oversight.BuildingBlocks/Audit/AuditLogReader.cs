@@ -1,0 +1,134 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Oversight.BuildingBlocks.Data;
+
+namespace Oversight.BuildingBlocks.Audit;
+
+/// <summary>Which entries a list asks for; a null field does not filter.</summary>
+public sealed record AuditEntryFilter(
+    DateTimeOffset? From = null, DateTimeOffset? Until = null, string? ActorId = null, string? Action = null, string? Resource = null, string? SubjectRef = null);
+
+/// <summary>A checkpoint this log signed, as stored.</summary>
+public sealed record SignedCheckpoint(long TreeSize, byte[] RootHash, string Note, DateTimeOffset SignedAt);
+
+/// <summary>
+/// Reads a module's log: entries, the tree size, proofs (O(log n) reads each, from the stored
+/// subtrees) and the checkpoints it signed. Entries never change once written, so a proof read
+/// outside a transaction is sound for any size up to the head read first.
+/// </summary>
+public sealed class AuditLogReader(ModuleDatabase database)
+{
+    public ModuleDatabase Database => database;
+
+    public async Task<long> SizeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(AuditSql.HeadSize, cancellationToken: cancellationToken));
+    }
+
+    public async Task<AuditEntry?> EntryAsync(long sequence, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<EntryRow>(new CommandDefinition(AuditSql.Entry, new { Sequence = sequence }, cancellationToken: cancellationToken));
+        return row?.ToEntry();
+    }
+
+    /// <summary>Up to <paramref name="limit"/> entries after <paramref name="after"/> (-1 for the start), in order.</summary>
+    public async Task<IReadOnlyList<AuditEntry>> ListAsync(AuditEntryFilter filter, long after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<EntryRow>(new CommandDefinition(AuditSql.ListEntries(database.Dialect), new
+        {
+            After = after,
+            From = filter.From?.ToUnixTimeMilliseconds(),
+            Until = filter.Until?.ToUnixTimeMilliseconds(),
+            filter.ActorId,
+            filter.Action,
+            filter.Resource,
+            filter.SubjectRef,
+            Limit = limit,
+        }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToEntry()).ToList();
+    }
+
+    public async Task<byte[]> RootAsync(long treeSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await new StoredMerkleTree(connection, null).RootAsync(treeSize, cancellationToken);
+    }
+
+    public async Task<InclusionProof> InclusionProofAsync(long sequence, long treeSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await InclusionProof.CreateAsync(new StoredMerkleTree(connection, null), sequence, treeSize, cancellationToken);
+    }
+
+    public async Task<ConsistencyProof> ConsistencyProofAsync(long fromSize, long toSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ConsistencyProof.CreateAsync(new StoredMerkleTree(connection, null), fromSize, toSize, cancellationToken);
+    }
+
+    public async Task<SignedCheckpoint?> LatestCheckpointAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await LatestCheckpointAsync(connection, null, database.Dialect, cancellationToken);
+    }
+
+    public async Task<SignedCheckpoint?> CheckpointAsync(long treeSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(AuditSql.CheckpointAt, new { TreeSize = treeSize }, cancellationToken: cancellationToken));
+        return row?.ToSigned();
+    }
+
+    internal static async Task<SignedCheckpoint?> LatestCheckpointAsync(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(AuditSql.LatestCheckpoint(dialect), transaction: transaction, cancellationToken: cancellationToken));
+        return row?.ToSigned();
+    }
+
+    internal sealed class EntryRow
+    {
+        public long Sequence { get; init; }
+        public long RecordedAtMs { get; init; }
+        public string ActorId { get; init; } = "";
+        public string ActorKind { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string Resource { get; init; } = "";
+        public string Outcome { get; init; } = "";
+        public string Reason { get; init; } = "";
+        public string? SubjectRef { get; init; }
+        public string Detail { get; init; } = "{}";
+        public byte[] Canonical { get; init; } = [];
+        public byte[] LeafHash { get; init; } = [];
+
+        public AuditEntry ToEntry() => new(
+            Sequence, DateTimeOffset.FromUnixTimeMilliseconds(RecordedAtMs), ActorId, ActorKind, Action, Resource, Outcome, Reason, SubjectRef,
+            ReadDetail(Detail), Canonical, LeafHash);
+
+        // A detail column that no longer parses is tampering the verifier names (its bytes will not match); read it as empty.
+        private static SortedDictionary<string, string> ReadDetail(string json)
+        {
+            try
+            {
+                return new SortedDictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(json, AuditLog.Json) ?? [], StringComparer.Ordinal);
+            }
+            catch (JsonException)
+            {
+                return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["!unreadable"] = json };
+            }
+        }
+    }
+
+    internal sealed class CheckpointRow
+    {
+        public long TreeSize { get; init; }
+        public byte[] RootHash { get; init; } = [];
+        public string Note { get; init; } = "";
+        public long SignedAtMs { get; init; }
+
+        public SignedCheckpoint ToSigned() => new(TreeSize, RootHash, Note, DateTimeOffset.FromUnixTimeMilliseconds(SignedAtMs));
+    }
+}

@@ -1,0 +1,279 @@
+using Dapper;
+using Oversight.BuildingBlocks.Data;
+
+namespace Oversight.BuildingBlocks.Audit;
+
+/// <summary>A kind of damage the verifier names.</summary>
+public enum AuditLogProblemKind
+{
+    /// <summary>An entry's stored bytes do not hash to its stored leaf hash.</summary>
+    EntryHashMismatch = 1,
+    /// <summary>An entry's columns do not encode to its stored bytes: its content or its place changed.</summary>
+    EntryBytesMismatch = 2,
+    /// <summary>A sequence is missing: an entry was deleted or the log cut short.</summary>
+    Gap = 3,
+    /// <summary>A stored subtree hash is missing or differs from the one recomputed from the entries.</summary>
+    SubtreeMismatch = 4,
+    /// <summary>A signed checkpoint is not consistent with the log as stored.</summary>
+    CheckpointInconsistent = 5,
+    /// <summary>A checkpoint is not signed by this log's key, or its note disagrees with what was stored.</summary>
+    CheckpointBadSignature = 6,
+}
+
+/// <summary>One piece of damage: its kind, the entry sequence or tree size concerned, and what was seen.</summary>
+public sealed record AuditLogProblem(AuditLogProblemKind Kind, long Position, string Description);
+
+/// <summary>The result of verifying the whole log.</summary>
+public sealed record AuditLogReport(long TreeSize, long EntriesChecked, byte[] RecomputedRoot, int CheckpointsChecked, IReadOnlyList<AuditLogProblem> Problems)
+{
+    public bool Intact => Problems.Count == 0;
+}
+
+/// <summary>
+/// Verifies a log from its stored bytes alone. Entries are read a page at a time and folded into
+/// the tree with a stack of complete subtrees (at most one per level), so memory stays flat at any
+/// size: every leaf is recomputed from its bytes, every stored subtree compared with the recomputed
+/// one, and every checkpoint — those this log signed and those others hold — compared with the root
+/// recomputed at its size. It names the first entry problem of each kind and every checkpoint problem.
+/// </summary>
+public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 1000)
+{
+    /// <summary>
+    /// Checks one checkpoint of this log (one a witness holds) against the stored tree: this log's
+    /// signature, and the root at its size. O(log n) reads; null when consistent.
+    /// </summary>
+    public async Task<AuditLogProblem?> CheckCheckpointAsync(string note, CancellationToken cancellationToken)
+    {
+        if (Signed(note) is not { } checkpoint)
+        {
+            return BadSignature(note);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var size = await connection.ExecuteScalarAsync<long>(new CommandDefinition(AuditSql.HeadSize, cancellationToken: cancellationToken));
+        if (checkpoint.TreeSize > size)
+        {
+            return Beyond(checkpoint.TreeSize, size);
+        }
+
+        try
+        {
+            var root = await new StoredMerkleTree(connection, null).RootAsync(checkpoint.TreeSize, cancellationToken);
+            return root.AsSpan().SequenceEqual(checkpoint.RootHash) ? null : Inconsistent(checkpoint.TreeSize, "its root differs from the stored tree's root at that size");
+        }
+        catch (AuditLogDamagedException damaged)
+        {
+            return Inconsistent(checkpoint.TreeSize, damaged.Message);
+        }
+    }
+
+    public async Task<AuditLogReport> VerifyAsync(IEnumerable<string> heldNotes, CancellationToken cancellationToken)
+    {
+        var problems = new List<AuditLogProblem>();
+        var reported = new HashSet<AuditLogProblemKind>();
+        void First(AuditLogProblemKind kind, long position, string description)
+        {
+            if (reported.Add(kind))
+            {
+                problems.Add(new AuditLogProblem(kind, position, description));
+            }
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var size = await connection.ExecuteScalarAsync<long>(new CommandDefinition(AuditSql.HeadSize, cancellationToken: cancellationToken));
+        var (targets, checkpointsChecked) = await CheckpointsToCheckAsync(connection, heldNotes, problems, cancellationToken);
+
+        var stack = new List<(int Level, byte[] Hash)>();
+        var position = 0L;
+        var next = 0;
+        void CheckTargetsAt(long treeSize)
+        {
+            for (; next < targets.Count && targets[next].TreeSize <= treeSize; next++)
+            {
+                var root = Fold(stack);
+                if (targets[next].TreeSize == treeSize && !root.AsSpan().SequenceEqual(targets[next].RootHash))
+                {
+                    problems.Add(Inconsistent(treeSize, $"{targets[next].What} has a root the entries as stored do not give"));
+                }
+            }
+        }
+
+        CheckTargetsAt(0);
+        var after = -1L;
+        while (true)
+        {
+            var page = (await connection.QueryAsync<AuditLogReader.EntryRow>(new CommandDefinition(
+                AuditSql.EntriesAfter(database.Dialect), new { After = after, Limit = pageSize }, cancellationToken: cancellationToken))).ToList();
+            var rows = page.TakeWhile(r => r.Sequence < size).ToList(); // entries appended since the head was read are not ours to judge
+            if (rows.Count == 0)
+            {
+                break;
+            }
+
+            var stored = await StoredNodesAsync(connection, position, position + rows.Count, cancellationToken);
+            foreach (var row in rows)
+            {
+                if (row.Sequence != position)
+                {
+                    First(AuditLogProblemKind.Gap, position, $"entries {position} to {row.Sequence - 1} are missing");
+                }
+
+                if (!CanonicalEntry.Encode(row.ToEntry()).AsSpan().SequenceEqual(row.Canonical))
+                {
+                    First(AuditLogProblemKind.EntryBytesMismatch, row.Sequence, $"entry {row.Sequence}: its columns do not encode to its stored bytes");
+                }
+
+                var leaf = MerkleHashing.HashLeaf(row.Canonical);
+                if (!leaf.AsSpan().SequenceEqual(row.LeafHash))
+                {
+                    First(AuditLogProblemKind.EntryHashMismatch, row.Sequence, $"entry {row.Sequence}: its stored bytes do not hash to its stored leaf hash");
+                }
+
+                stack.Add((0, leaf));
+                position++;
+                while (stack.Count >= 2 && stack[^1].Level == stack[^2].Level)
+                {
+                    var level = stack[^1].Level + 1;
+                    var hash = MerkleHashing.HashChildren(stack[^2].Hash, stack[^1].Hash);
+                    stack.RemoveRange(stack.Count - 2, 2);
+                    stack.Add((level, hash));
+                    var index = (position >> level) - 1;
+                    if (!stored.TryGetValue((level, index), out var kept) || !kept.AsSpan().SequenceEqual(hash))
+                    {
+                        First(AuditLogProblemKind.SubtreeMismatch, index, $"subtree ({level}, {index}) is {(kept is null ? "missing" : "not the hash of its entries")}");
+                    }
+                }
+
+                CheckTargetsAt(position);
+            }
+
+            after = rows[^1].Sequence;
+            if (rows.Count < page.Count || page.Count < pageSize)
+            {
+                break;
+            }
+        }
+
+        if (position < size)
+        {
+            First(AuditLogProblemKind.Gap, position, $"the head says {size} entries but only {position} are stored");
+        }
+
+        for (; next < targets.Count; next++)
+        {
+            problems.Add(Beyond(targets[next].TreeSize, position));
+        }
+
+        return new AuditLogReport(size, position, Fold(stack), checkpointsChecked, problems);
+    }
+
+    /// <summary>Own stored checkpoints and the held notes, by size; those not signed by this log are problems, not targets.</summary>
+    private async Task<(List<(long TreeSize, byte[] RootHash, string What)> Targets, int Count)> CheckpointsToCheckAsync(
+        System.Data.Common.DbConnection connection, IEnumerable<string> heldNotes, List<AuditLogProblem> problems, CancellationToken cancellationToken)
+    {
+        var targets = new List<(long TreeSize, byte[] RootHash, string What)>();
+        var count = 0;
+        for (var after = -1L; ;)
+        {
+            var page = (await connection.QueryAsync<AuditLogReader.CheckpointRow>(new CommandDefinition(
+                AuditSql.CheckpointsAfter(database.Dialect), new { After = after, Limit = pageSize }, cancellationToken: cancellationToken))).ToList();
+            foreach (var row in page)
+            {
+                count++;
+                var checkpoint = Signed(row.Note);
+                if (checkpoint is null || checkpoint.TreeSize != row.TreeSize || !checkpoint.RootHash.AsSpan().SequenceEqual(row.RootHash))
+                {
+                    problems.Add(new AuditLogProblem(AuditLogProblemKind.CheckpointBadSignature, row.TreeSize,
+                        $"the stored checkpoint at size {row.TreeSize} is not signed by this log's key or disagrees with its note"));
+                    continue;
+                }
+
+                targets.Add((row.TreeSize, row.RootHash, $"the checkpoint this log signed at size {row.TreeSize}"));
+            }
+
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+
+            after = page[^1].TreeSize;
+        }
+
+        foreach (var note in heldNotes)
+        {
+            count++;
+            if (Signed(note) is { } checkpoint)
+            {
+                targets.Add((checkpoint.TreeSize, checkpoint.RootHash, $"the checkpoint held elsewhere at size {checkpoint.TreeSize}"));
+            }
+            else
+            {
+                problems.Add(BadSignature(note));
+            }
+        }
+
+        targets.Sort((a, b) => a.TreeSize.CompareTo(b.TreeSize));
+        return (targets, count);
+    }
+
+    /// <summary>The stored subtrees that leaves [from, to) complete: for each leaf, one per trailing 1 bit of its position.</summary>
+    private static async Task<Dictionary<(int, long), byte[]>> StoredNodesAsync(System.Data.Common.DbConnection connection, long from, long to, CancellationToken cancellationToken)
+    {
+        var completed = new List<(int Level, long Index)>();
+        for (var position = from; position < to; position++)
+        {
+            for (var (level, index) = (1, position); (index & 1) == 1; level++, index >>= 1)
+            {
+                completed.Add((level, index >> 1));
+            }
+        }
+
+        var nodes = new Dictionary<(int, long), byte[]>();
+        foreach (var chunk in completed.Chunk(StoredMerkleTree.MaxIdsPerRead))
+        {
+            var byId = chunk.ToDictionary(s => MerkleHashing.NodeId(s.Level, s.Index));
+            var rows = await connection.QueryAsync<(long Id, byte[] Hash)>(new CommandDefinition(
+                AuditSql.NodeHashes, new { Ids = byId.Keys.ToList() }, cancellationToken: cancellationToken));
+            foreach (var (id, hash) in rows)
+            {
+                nodes[byId[id]] = hash;
+            }
+        }
+
+        return nodes;
+    }
+
+    private Checkpoint? Signed(string note) =>
+        SignedNote.Parse(note) is { } signed && signed.IsSignedBy(logKey) && Checkpoint.Parse(signed.Text) is { } checkpoint && checkpoint.Origin == logKey.Name
+            ? checkpoint
+            : null;
+
+    private static byte[] Fold(List<(int Level, byte[] Hash)> stack)
+    {
+        if (stack.Count == 0)
+        {
+            return MerkleHashing.EmptyRoot();
+        }
+
+        var root = stack[^1].Hash;
+        for (var i = stack.Count - 2; i >= 0; i--)
+        {
+            root = MerkleHashing.HashChildren(stack[i].Hash, root);
+        }
+
+        return root;
+    }
+
+    private AuditLogProblem BadSignature(string note)
+    {
+        var size = Checkpoint.ParseNote(note)?.TreeSize ?? -1;
+        return new AuditLogProblem(AuditLogProblemKind.CheckpointBadSignature, size,
+            $"a checkpoint{(size >= 0 ? $" at size {size}" : "")} is not signed by this log's key '{logKey.Name}+{logKey.KeyIdHex}'");
+    }
+
+    private static AuditLogProblem Beyond(long treeSize, long size) =>
+        Inconsistent(treeSize, $"it covers {treeSize} entries but the log holds only {size}: the log was cut short");
+
+    private static AuditLogProblem Inconsistent(long treeSize, string why) =>
+        new(AuditLogProblemKind.CheckpointInconsistent, treeSize, $"the checkpoint at size {treeSize} is not consistent with the log: {why}");
+}

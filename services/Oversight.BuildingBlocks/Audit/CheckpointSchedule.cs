@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Oversight.BuildingBlocks.Data;
+
+namespace Oversight.BuildingBlocks.Audit;
+
+/// <summary>Signs a checkpoint of the module's log every interval (nothing new is signed when the log has not grown).</summary>
+public sealed class CheckpointSchedule<TDatabase>(
+    ModuleAuditLog<TDatabase> audit, TimeSpan interval, TimeProvider time, ILogger<CheckpointSchedule<TDatabase>> logger) : BackgroundService
+    where TDatabase : ModuleDatabase
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (!audit.Database.IsReady)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await audit.Signer.SignAsync(stoppingToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // A busy store tries again next tick; a log that no longer extends its last checkpoint is an alarm.
+                    logger.LogError(exception, "Signing a checkpoint of the {Module} audit log failed", audit.Database.Module);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
