@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
@@ -30,7 +31,7 @@ public static class ConsentModule
         V1.ConsentRegistryService.Descriptor.FullName,
         V1.ConsentReceiptKeyService.Descriptor.FullName,
         V1.SubjectService.Descriptor.FullName,
-        V1.ConsentAuditService.Descriptor.FullName,
+        Audit.V1.AuditLogService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file and receipt key.</param>
@@ -53,6 +54,7 @@ public static class ConsentModule
         services.AddSingleton(new ConsentDatabase(databaseOptions));
         services.AddSingleton<ConsentRepository>();
         services.AddSingleton<ConsentRegistry>();
+        services.AddSingleton<ConsentAudit>();
         services.AddSingleton<ConsentRegister>();
         services.AddSingleton<CheckReaders>();
         services.AddSingleton<ConsentChecker>();
@@ -72,10 +74,11 @@ public static class ConsentModule
 
         services.AddSingleton(_ => ReceiptSigner.FromFile(receiptKeyPath, createReceiptKey, options.PreviousReceiptPublicKeyPaths));
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<ConsentDatabase>(
-            provider.GetRequiredService<ConsentDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.consent.v1."));
+            provider.GetRequiredService<ModuleAuditLog<ConsentDatabase>>(), "/oversight.consent.v1.", section.GetValue("Port", DefaultPort)));
 
         // Hosted services start in this order: schema first, then seeds, then the workers.
         services.AddHostedService<ModuleDatabaseInitializer<ConsentDatabase>>();
+        builder.AddAuditLog<ConsentDatabase>(section.GetSection("AuditLog"), "oversight/consent", dataDirectory);
         services.AddHostedService<OrganisationSeeder>();
         services.AddHostedService<OutboxRelay<ConsentDatabase>>();
         services.AddSingleton<ConsentExpirySweeper>();
@@ -90,6 +93,7 @@ public static class ConsentModule
             bus.AddConsumer<StatutoryMandateRepealedConsumer, StatutoryMandateRepealedConsumerDefinition>();
             bus.AddConsumer<DataDisclosedConsumer, DataDisclosedConsumerDefinition>();
             bus.AddConsumer<SubjectErasureCompletedConsumer, SubjectErasureCompletedConsumerDefinition>();
+            bus.AddConsumer<AuditCheckpointSignedConsumer, AuditCheckpointSignedConsumerDefinition>();
         });
         return builder;
     }
@@ -101,7 +105,7 @@ public static class ConsentModule
         app.MapGrpcService<RegistryGrpcService>().OnPort(port);
         app.MapGrpcService<ReceiptKeyGrpcService>().OnPort(port);
         app.MapGrpcService<SubjectGrpcService>().OnPort(port);
-        app.MapGrpcService<AuditGrpcService>().OnPort(port);
+        app.MapAuditLog<ConsentDatabase>(port);
         return app;
     }
 }

@@ -1,6 +1,8 @@
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
@@ -8,6 +10,7 @@ using Oversight.BuildingBlocks.Security;
 using Oversight.Governance.Application;
 using Oversight.Governance.Grpc;
 using Oversight.Governance.Infrastructure;
+using Oversight.Governance.IntegrationEvents;
 
 namespace Oversight.Governance;
 
@@ -25,11 +28,11 @@ public static class GovernanceModule
     [
         V1.OrganisationService.Descriptor.FullName,
         V1.RegulatorOrderService.Descriptor.FullName,
-        V1.GovernanceAuditService.Descriptor.FullName,
         V1.ShareLedgerService.Descriptor.FullName,
         V1.ProposalService.Descriptor.FullName,
         V1.ExecutiveService.Descriptor.FullName,
         V1.AllianceService.Descriptor.FullName,
+        Audit.V1.AuditLogService.Descriptor.FullName,
     ];
 
     /// <param name="dataDirectory">Where the embedded default keeps its SQLite file.</param>
@@ -59,15 +62,21 @@ public static class GovernanceModule
         services.AddSingleton<Executives>();
         services.AddSingleton<AllianceRepository>();
         services.AddSingleton<Alliances>();
+        services.AddSingleton<GovernanceAudit>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<GovernanceDatabase>(
-            provider.GetRequiredService<GovernanceDatabase>(), provider.GetRequiredService<TimeProvider>(), "/oversight.governance.v1."));
+            provider.GetRequiredService<ModuleAuditLog<GovernanceDatabase>>(), "/oversight.governance.v1.",
+            builder.Configuration.GetValue("Oversight:Governance:Port", DefaultPort)));
 
         services.AddHostedService<ModuleDatabaseInitializer<GovernanceDatabase>>();
+        builder.AddAuditLog<GovernanceDatabase>(builder.Configuration.GetSection("Oversight:Governance:AuditLog"), "oversight/governance", dataDirectory);
+        // The action audit kept before the log, carried onto it at the first start.
+        services.AddSingleton(new LegacyAuditTable<GovernanceDatabase>("governance_audit", GovernanceSql.LegacyAudit, GovernanceSql.DeleteLegacyAudit));
         services.AddHostedService<OutboxRelay<GovernanceDatabase>>();
         // One instance, so a caller (a test, an operator tool) runs the same rounds and back-off book as the loop.
         services.AddSingleton<ProposalTallier>();
         services.AddHostedService(provider => provider.GetRequiredService<ProposalTallier>());
         services.AddModuleHealth<GovernanceDatabase>(Name, GrpcServiceNames);
+        services.AddBusContribution(Name, bus => bus.AddConsumer<AuditCheckpointSignedConsumer, AuditCheckpointSignedConsumerDefinition>());
         return builder;
     }
 
@@ -76,11 +85,11 @@ public static class GovernanceModule
     {
         app.MapGrpcService<OrganisationGrpcService>().OnPort(port);
         app.MapGrpcService<RegulatorOrderGrpcService>().OnPort(port);
-        app.MapGrpcService<GovernanceAuditGrpcService>().OnPort(port);
         app.MapGrpcService<ShareLedgerGrpcService>().OnPort(port);
         app.MapGrpcService<ProposalGrpcService>().OnPort(port);
         app.MapGrpcService<ExecutiveGrpcService>().OnPort(port);
         app.MapGrpcService<AllianceGrpcService>().OnPort(port);
+        app.MapAuditLog<GovernanceDatabase>(port);
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Oversight.Audit.V1;
 using Oversight.Consent.V1;
 using Oversight.Testing;
 
@@ -56,10 +57,10 @@ public sealed class AuthorisationTests : IAsyncLifetime
 
         Assert.Equal(ConsentState.Active, (await _host.Consent(ConsentTestHost.Shopwave).GetConsentAsync(new GetConsentRequest { ConsentId = consent.Id })).Consent.State);
 
-        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
-        Assert.Equal(3, audit.Denials.Count);
-        Assert.All(audit.Denials, d => Assert.Equal((ConsentTestHost.Paylink, "platform", $"consent/{consent.Id}"), (d.CallerId, d.CallerKind, d.Resource)));
-        Assert.Contains(audit.Denials, d => d.Method == "/oversight.consent.v1.ConsentService/RevokeConsent");
+        var audit = await _host.DenialsAsync();
+        Assert.Equal(3, audit.Count);
+        Assert.All(audit, d => Assert.Equal((ConsentTestHost.Paylink, "platform", $"consent/{consent.Id}", "refused"), (d.ActorId, d.ActorKind, d.Resource, d.Outcome)));
+        Assert.Contains(audit, d => d.Detail["method"] == "/oversight.consent.v1.ConsentService/RevokeConsent");
     }
 
     [Fact]
@@ -90,8 +91,7 @@ public sealed class AuthorisationTests : IAsyncLifetime
                 SubjectIds = { "subject-1" }, DataCategories = { "user" },
             }).ResponseAsync);
 
-        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
-        Assert.Equal(2, audit.Denials.Count);
+        Assert.Equal(2, (await _host.DenialsAsync()).Count);
     }
 
     [Fact]
@@ -107,12 +107,13 @@ public sealed class AuthorisationTests : IAsyncLifetime
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
             () => _host.Consent(ConsentTestHost.CreditBureau, "institution").ListConsentsAsync(new ListConsentsRequest { SubjectId = "subject-1" }).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
-            () => _host.Audit(ConsentTestHost.Shopwave, "platform").ListAccessDenialsAsync(new ListAccessDenialsRequest()).ResponseAsync);
+            () => _host.Audit(ConsentTestHost.Shopwave, "platform").ListEntriesAsync(new ListEntriesRequest { ActorId = ConsentTestHost.Regulator }).ResponseAsync);
 
-        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest { PageSize = 2 });
-        var rest = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest { PageSize = 2, PageToken = audit.NextPageToken });
-        Assert.Equal(4, audit.Denials.Count + rest.Denials.Count);
-        Assert.True(audit.Denials[0].Sequence > rest.Denials[^1].Sequence);
+        var denied = new ListEntriesRequest { Action = "access.denied", PageSize = 2 };
+        var audit = await _host.Audit().ListEntriesAsync(denied);
+        var rest = await _host.Audit().ListEntriesAsync(new ListEntriesRequest(denied) { PageToken = audit.NextPageToken });
+        Assert.Equal(4, audit.Entries.Count + rest.Entries.Count);
+        Assert.True(audit.Entries[^1].Sequence < rest.Entries[0].Sequence);
     }
 
     [Fact]
@@ -120,8 +121,7 @@ public sealed class AuthorisationTests : IAsyncLifetime
     {
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
             () => _host.Consent("ghost-platform").GrantConsentAsync(_host.NewGrant()).ResponseAsync);
-        var audit = await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest());
-        Assert.Equal("ghost-platform", Assert.Single(audit.Denials).CallerId);
+        Assert.Equal("ghost-platform", Assert.Single(await _host.DenialsAsync()).ActorId);
     }
 
     [Fact]
@@ -132,8 +132,8 @@ public sealed class AuthorisationTests : IAsyncLifetime
         Assert.Equal(
             "The token's kind 'platfrom' is not an organisation kind; the kinds are platform, institution, regulator, state_investor, operator.",
             refused.Status.Detail);
-        var denial = Assert.Single((await _host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest())).Denials);
+        var denial = Assert.Single(await _host.DenialsAsync());
         Assert.Equal(("shopwave", "platfrom", "/oversight.consent.v1.ConsentService/GetConsent", refused.Status.Detail),
-            (denial.CallerId, denial.CallerKind, denial.Method, denial.Reason));
+            (denial.ActorId, denial.ActorKind, denial.Detail["method"], denial.Reason));
     }
 }

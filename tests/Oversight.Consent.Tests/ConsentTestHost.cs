@@ -129,7 +129,11 @@ public sealed class ConsentTestHost : IAsyncDisposable
 
     public ConsentRegistryService.ConsentRegistryServiceClient Registry(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
 
-    public ConsentAuditService.ConsentAuditServiceClient Audit(string organisationId = Regulator, string kind = "regulator") => new(Invoker(organisationId, kind));
+    public Oversight.Audit.V1.AuditLogService.AuditLogServiceClient Audit(string organisationId = Regulator, string kind = "regulator") => new(Invoker(organisationId, kind));
+
+    /// <summary>The refused calls on the module's audit log, oldest first, as the regulator reads them.</summary>
+    public async Task<IReadOnlyList<Oversight.Audit.V1.AuditEntry>> DenialsAsync() =>
+        (await Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { Action = "access.denied", PageSize = 100 })).Entries;
 
     public ConsentReceiptKeyService.ConsentReceiptKeyServiceClient ReceiptKeys(string organisationId = CreditBureau, string kind = "institution") => new(Invoker(organisationId, kind));
 

@@ -79,7 +79,7 @@ public sealed class SqlServerTests
 
             await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
                 () => host.Consent(ConsentTestHost.Paylink).RevokeConsentAsync(new RevokeConsentRequest { RequestId = "x", ConsentId = granted.Consent.Id }).ResponseAsync);
-            Assert.Single((await host.Audit().ListAccessDenialsAsync(new ListAccessDenialsRequest())).Denials);
+            Assert.Single(await host.DenialsAsync());
 
             host.Time.Advance(TimeSpan.FromDays(31));
             Assert.Equal(7, await host.Services.GetRequiredService<Application.ConsentExpirySweeper>().SweepAsync(CancellationToken.None));

@@ -85,7 +85,7 @@ public sealed class GovernanceTestHost : IAsyncDisposable
     public ShareLedgerService.ShareLedgerServiceClient Shares(string organisationId = "operator", string kind = "operator") =>
         new(Invoker(organisationId, kind));
 
-    public GovernanceAuditService.GovernanceAuditServiceClient Audit(string organisationId = "central-bank", string kind = "regulator") =>
+    public Oversight.Audit.V1.AuditLogService.AuditLogServiceClient Audit(string organisationId = "central-bank", string kind = "regulator") =>
         new(Invoker(organisationId, kind));
 
     public async Task<long> ScalarAsync(string sql)

@@ -305,8 +305,8 @@ public sealed class LedgerInvariantTests : IAsyncLifetime
         var page = "";
         do
         {
-            var response = await _host.Audit().ListAuditEntriesAsync(new ListAuditEntriesRequest { PageSize = 500, PageToken = page });
-            approved.UnionWith(response.Entries.Where(e => e.ActorKind == "regulator" && e.Action is "transfer.approved" or "capital_change.approved").Select(e => e.Target));
+            var response = await _host.Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { PageSize = 500, PageToken = page });
+            approved.UnionWith(response.Entries.Where(e => e.ActorKind == "regulator" && e.Action is "transfer.approved" or "capital_change.approved").Select(e => e.Resource));
             page = response.NextPageToken;
         }
         while (page != "");

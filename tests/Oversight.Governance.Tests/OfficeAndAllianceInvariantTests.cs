@@ -116,19 +116,19 @@ public sealed class OfficeAndAllianceInvariantTests : FoundedVentureTests
         await AssertAlliancesCoveredAsync();
     }
 
-    private async Task<ILookup<string, AuditEntry>> AuditByTargetAsync()
+    private async Task<ILookup<string, Oversight.Audit.V1.AuditEntry>> AuditByTargetAsync()
     {
-        var entries = new List<AuditEntry>();
+        var entries = new List<Oversight.Audit.V1.AuditEntry>();
         var page = "";
         do
         {
-            var response = await Host.Audit().ListAuditEntriesAsync(new ListAuditEntriesRequest { PageSize = 500, PageToken = page });
+            var response = await Host.Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { PageSize = 500, PageToken = page });
             entries.AddRange(response.Entries);
             page = response.NextPageToken;
         }
         while (page != "");
 
-        return entries.ToLookup(e => e.Target);
+        return entries.ToLookup(e => e.Resource);
     }
 
     private async Task AssertOfficesCoveredAsync(DateTimeOffset from, DateTimeOffset until)
@@ -145,7 +145,7 @@ public sealed class OfficeAndAllianceInvariantTests : FoundedVentureTests
             {
                 var approval = Assert.Single(audit[$"appointment/{appointment.Id}"], e => e.Action == "executive.approved");
                 Assert.Equal("regulator", approval.ActorKind);
-                Assert.True(appointment.EffectiveTime.ToDateTimeOffset() <= at && approval.EventTime.ToDateTimeOffset() <= appointment.EffectiveTime.ToDateTimeOffset());
+                Assert.True(appointment.EffectiveTime.ToDateTimeOffset() <= at && approval.RecordTime.ToDateTimeOffset() <= appointment.EffectiveTime.ToDateTimeOffset());
                 Assert.True(appointment.EndTime is null || at < appointment.EndTime.ToDateTimeOffset());
                 var proposal = Assert.Single(proposals, p => p.Id == appointment.ProposalId);
                 Assert.Equal((V1.ProposalState.Passed, appointment.Id, appointment.Role), (proposal.State, proposal.AppointmentId, proposal.Action.AppointExecutive.Role));

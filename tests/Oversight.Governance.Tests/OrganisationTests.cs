@@ -69,13 +69,9 @@ public sealed class OrganisationTests : IAsyncLifetime
         Assert.Equal(("by-regulator", 1L), (byRegulator.Organisation.Id, byRegulator.Organisation.Version));
 
         // The refusal is audited with its caller and method, and registered nothing.
-        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT caller_id || ' ' || caller_kind || ' ' || method FROM access_denial";
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
-        Assert.Equal("shopwave platform /oversight.governance.v1.OrganisationService/RegisterOrganisation", reader.GetString(0));
-        Assert.False(await reader.ReadAsync());
+        var denial = Assert.Single((await _host.Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { Action = "access.denied" })).Entries);
+        Assert.Equal(("shopwave", "platform", "refused", "/oversight.governance.v1.OrganisationService/RegisterOrganisation"),
+            (denial.ActorId, denial.ActorKind, denial.Outcome, denial.Detail["method"]));
         await RpcFails(StatusCode.NotFound, () => _host.Organisations().GetOrganisationAsync(new GetOrganisationRequest { OrganisationId = "sneaky" }).ResponseAsync);
     }
 

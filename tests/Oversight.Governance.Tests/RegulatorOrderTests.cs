@@ -52,11 +52,12 @@ public sealed class RegulatorOrderTests : IAsyncLifetime
         Assert.Equal(1, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message WHERE message_type = 'Oversight.Contracts.Governance.StatutoryMandateEnacted'"));
         Assert.Equal(1, await _host.ScalarAsync("SELECT COUNT(*) FROM outbox_message WHERE message_type = 'Oversight.Contracts.Governance.StatutoryMandateRepealed'"));
 
-        var audit = await _host.Audit().ListAuditEntriesAsync(new ListAuditEntriesRequest { PageSize = 2 });
-        Assert.Equal(["mandate.repealed", "mandate.enacted"], audit.Entries.Select(e => e.Action));
-        Assert.All(audit.Entries, e => Assert.Equal(("central-bank", "regulator"), (e.ActorId, e.ActorKind)));
-        var older = await _host.Audit().ListAuditEntriesAsync(new ListAuditEntriesRequest { PageSize = 2, PageToken = audit.NextPageToken });
-        Assert.Equal(["organisation.registered", "organisation.registered"], older.Entries.Select(e => e.Action));
+        // The log pages oldest first: the registrations, then the two orders.
+        var audit = await _host.Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { PageSize = 2 });
+        Assert.Equal(["organisation.registered", "organisation.registered"], audit.Entries.Select(e => e.Action));
+        var orders = (await _host.Audit().ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest { ActorId = "central-bank" })).Entries;
+        Assert.Equal(["mandate.enacted", "mandate.repealed"], orders.Select(e => e.Action));
+        Assert.All(orders, e => Assert.Equal(("central-bank", "regulator", "succeeded"), (e.ActorId, e.ActorKind, e.Outcome)));
     }
 
     [Fact]
@@ -64,9 +65,13 @@ public sealed class RegulatorOrderTests : IAsyncLifetime
     {
         await Fails(StatusCode.PermissionDenied, () => _host.Orders("operator", "operator").EnactStatutoryMandateAsync(Mandate()).ResponseAsync);
         await Fails(StatusCode.PermissionDenied, () => _host.Orders("shopwave", "platform").FreezeExchangeAsync(new FreezeExchangeRequest { RequestId = "f", Reason = "no" }).ResponseAsync);
-        await Fails(StatusCode.PermissionDenied, () => _host.Audit("operator", "operator").ListAuditEntriesAsync(new ListAuditEntriesRequest()).ResponseAsync);
+        // Anyone but the regulator reads only the entries that name it as the actor.
+        await Fails(StatusCode.PermissionDenied, () => _host.Audit("operator", "operator").ListEntriesAsync(
+            new Oversight.Audit.V1.ListEntriesRequest { ActorId = "central-bank" }).ResponseAsync);
+        Assert.All((await _host.Audit("operator", "operator").ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest())).Entries,
+            e => Assert.Equal("operator", e.ActorId));
         Assert.Equal(0, await _host.ScalarAsync("SELECT COUNT(*) FROM statutory_mandate"));
-        Assert.Equal(3, await _host.ScalarAsync("SELECT COUNT(*) FROM access_denial"));
+        Assert.Equal(3, await _host.ScalarAsync("SELECT COUNT(*) FROM audit_entry WHERE action = 'access.denied'"));
     }
 
     [Fact]

@@ -463,14 +463,14 @@ internal static class GovernanceCommands
     {
         var pageSize = new Option<int>("--page-size") { Description = "Entries per page, 1 to 500 (the server's default, 50, when unset)." };
         var pageToken = new Option<string?>("--page-token") { Description = "The page after the one that printed this token." };
-        var governance = new Command("governance", "Lists governance actions with their actors, newest first, one page at a time (the regulator).")
+        var governance = new Command("governance", "Lists the governance audit log's entries with their actors, oldest first, one page at a time (the regulator).")
         {
             pageSize, pageToken,
         };
         governance.SetAction(Governance(async (parse, s) =>
         {
             // One page, not all: the audit only grows.
-            var response = await s.GovernanceAudit.ListAuditEntriesAsync(new ListAuditEntriesRequest
+            var response = await s.AuditLog.ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest
             {
                 PageSize = parse.GetValue(pageSize),
                 PageToken = parse.GetValue(pageToken) ?? "",

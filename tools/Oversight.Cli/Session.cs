@@ -29,7 +29,8 @@ internal sealed class Session(CallInvoker invoker, Output output, CancellationTo
 
     public RegulatorOrderService.RegulatorOrderServiceClient Orders { get; } = new(invoker);
 
-    public GovernanceAuditService.GovernanceAuditServiceClient GovernanceAudit { get; } = new(invoker);
+    /// <summary>The audit log of the service the session calls (every service serves its own).</summary>
+    public Oversight.Audit.V1.AuditLogService.AuditLogServiceClient AuditLog { get; } = new(invoker);
 
     public Output Output { get; } = output;
 

@@ -20,13 +20,15 @@ public sealed class AuditLog(SubjectReference subjects, TimeProvider time)
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task<AuditEntry> AppendAsync(DbSession session, AuditRecord record)
+    public Task<AuditEntry> AppendAsync(DbSession session, AuditRecord record) => AppendAsync(session, record, time.UtcNowToMillisecond());
+
+    /// <summary>Appends a record made earlier (carried over from before the log existed) with the time it was made.</summary>
+    internal async Task<AuditEntry> AppendAsync(DbSession session, AuditRecord record, DateTimeOffset recordedAt)
     {
         var size = await session.ExecuteScalarAsync<long>(AuditSql.AdvanceHead);
         var sequence = size - 1;
         var detail = new SortedDictionary<string, string>(
             (IDictionary<string, string>?)record.Detail?.ToDictionary() ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        var recordedAt = time.UtcNowToMillisecond();
         var subjectRef = record.SubjectId is null ? null : subjects.For(record.SubjectId);
         var (actorId, actorKind, action, resource, outcome, reason) = (Cut(record.ActorId, MaxId), Cut(record.ActorKind, MaxKind),
             Cut(record.Action, MaxAction), Cut(record.Resource, MaxResource), Cut(record.Outcome, MaxKind), Cut(record.Reason, MaxReason));

@@ -46,6 +46,9 @@ public static class AuditLogRegistration
                 new WitnessedCheckpoints(database, origin, peers, time),
                 subjects);
         });
+        // The denial audit kept before the log, carried onto it at the first start (see LegacyAuditCarryOver).
+        builder.Services.AddSingleton(new LegacyAuditTable<TDatabase>("access_denial", AuditSql.LegacyDenials, AuditSql.DeleteLegacyDenials));
+        builder.Services.AddSingleton<LegacyAuditCarryOver<TDatabase>>();
         builder.Services.AddHostedService(provider => new CheckpointSchedule<TDatabase>(
             provider.GetRequiredService<ModuleAuditLog<TDatabase>>(), options.CheckpointInterval, provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<CheckpointSchedule<TDatabase>>>()));

@@ -95,4 +95,14 @@ public static class AuditSql
            AND (origin > @AfterOrigin OR (origin = @AfterOrigin AND tree_size > @AfterSize))
          ORDER BY origin, tree_size
         """, "@Limit");
+
+    // ---- carried over from the denial audit kept before the log (table access_denial) --------
+
+    public static string LegacyDenials(SqlDialect dialect) => dialect.Page("""
+        SELECT sequence AS Sequence, denied_at_ms AS AtMs, caller_id AS ActorId, caller_kind AS ActorKind, 'access.denied' AS Action,
+               CASE WHEN resource = '' THEN method ELSE resource END AS Resource, 'refused' AS Outcome, reason AS Reason, method AS Method
+          FROM access_denial ORDER BY sequence
+        """, "@Limit");
+
+    public static string DeleteLegacyDenials => "DELETE FROM access_denial WHERE sequence IN @Sequences;";
 }

@@ -45,17 +45,13 @@ public sealed class CheckpointSigner(ModuleDatabase database, Key key, string or
         await session.ExecuteAsync(AuditSql.InsertCheckpoint, new { TreeSize = size, RootHash = root, Note = note, SignedAtMs = signedAt.ToUnixTimeMilliseconds() });
         if (publish)
         {
-            await Outbox.EnqueueAsync(session, new AuditCheckpointSigned
+            await Outbox.EnqueueAsync(session, Outbox.Stamp(new AuditCheckpointSigned
             {
-                EventId = Guid.CreateVersion7(signedAt),
-                OccurredAt = signedAt,
-                Producer = database.Module,
-                Version = size,
                 Origin = origin,
                 TreeSize = size,
                 RootHash = Convert.ToBase64String(root),
                 Note = note,
-            });
+            }, database.Module, signedAt, size));
         }
 
         await session.CommitAsync();

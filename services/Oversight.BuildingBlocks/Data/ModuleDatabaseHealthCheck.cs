@@ -76,7 +76,7 @@ public sealed class OutboxBacklogHealthCheck<TDatabase>(TDatabase database, Time
 
 /// <summary>Migrates a module's database before the server takes calls or the bus delivers messages.</summary>
 public sealed class ModuleDatabaseInitializer<TDatabase>(
-    TDatabase database, ILogger<ModuleDatabaseInitializer<TDatabase>> logger)
+    TDatabase database, IEnumerable<Audit.LegacyAuditCarryOver<TDatabase>> carryOvers, ILogger<ModuleDatabaseInitializer<TDatabase>> logger)
     : IHostedService
     where TDatabase : ModuleDatabase
 {
@@ -89,13 +89,19 @@ public sealed class ModuleDatabaseInitializer<TDatabase>(
             try
             {
                 DatabaseMigrator.Migrate(database, logger);
-                return;
+                break;
             }
             catch (Exception exception) when (exception is not SchemaTooNewException && attempt < 30)
             {
                 logger.LogWarning("Migrating the {Module} database failed (attempt {Attempt}): {Error}", database.Module, attempt, exception.Message);
                 await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             }
+        }
+
+        // Before the module's other work starts, so the carried rows take the log's first sequences.
+        foreach (var carryOver in carryOvers)
+        {
+            await carryOver.CarryAsync(cancellationToken);
         }
     }
 

@@ -83,7 +83,8 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
                 return ToRpc(precondition.Code, precondition.Message, failure);
 
             case PermissionDeniedException denied:
-                await denials.RecordAsync(context.Method, context.GetHttpContext().User, denied.Resource, denied.Message);
+                var http = context.GetHttpContext();
+                await denials.RecordAsync(context.Method, http.User, denied.Resource, denied.Message, http.Connection.LocalPort);
                 return ToRpc(denied.Code, denied.Message, null);
 
             case ServiceException service:

@@ -19,10 +19,18 @@ namespace Oversight.BuildingBlocks.Security;
 /// </summary>
 public sealed class AccessDenialRecorder(IEnumerable<IAccessDenialAudit> audits, ILogger<AccessDenialRecorder> logger)
 {
-    public async Task RecordAsync(string method, ClaimsPrincipal user, string resource, string reason)
+    /// <param name="localPort">The port the call came in on, which names the module of a service every module serves.</param>
+    public async Task RecordAsync(string method, ClaimsPrincipal user, string resource, string reason, int localPort)
     {
         var caller = user.Identity?.IsAuthenticated == true ? Caller.From(user) : null;
-        foreach (var audit in audits.Where(a => a.Covers(method)))
+        var owners = audits.Where(a => a.Owns(method)).ToList();
+        if (owners.Count == 0)
+        {
+            var all = audits.ToList();
+            owners = all.Count == 1 ? all : all.Where(a => a.Port == localPort).ToList();
+        }
+
+        foreach (var audit in owners)
         {
             try
             {
@@ -70,7 +78,7 @@ public sealed class GrpcAuthorizationResultHandler(AccessDenialRecorder recorder
         {
             code = StatusCode.PermissionDenied;
             reason = ForbiddenReason(Caller.From(context.User));
-            await recorder.RecordAsync(method, context.User, "", reason);
+            await recorder.RecordAsync(method, context.User, "", reason, context.Connection.LocalPort);
         }
 
         logger.LogInformation("Refused {Method}: {Code}: {Reason}", method, code, reason);

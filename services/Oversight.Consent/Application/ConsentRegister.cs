@@ -21,6 +21,7 @@ public sealed class ConsentRegister(
     ConsentRepository repository,
     ConsentRegistry registry,
     ReceiptSigner signer,
+    ConsentAudit audit,
     TimeProvider time,
     IOptions<ConsentOptions> options)
 {
@@ -33,6 +34,7 @@ public sealed class ConsentRegister(
         var (snapshot, recipient) = await ValidateAsync(session, caller, terms, now);
         var artefact = await IssueAsync(session, snapshot, recipient, caller, subjectId, terms, supersedesId: null, now, Guid.CreateVersion7(now).ToString("D"));
         var sequence = await repository.AppendChangeAsync(session, artefact.Id, artefact.Version, ConsentStatus.Active, null, caller.OrganisationId, now);
+        await audit.ConsentChangedAsync(session, caller.OrganisationId, caller.Kind, "consent.granted", artefact, artefact.Version, null);
         await GrantedAsync(session, artefact, now);
         return new ConsentWrite(artefact, sequence);
     }
@@ -50,6 +52,7 @@ public sealed class ConsentRegister(
         await MoveAsync(session, old, ConsentStatus.Superseded, $"superseded by {successorId}", successorId, caller, now);
         var successor = await IssueAsync(session, snapshot, recipient, caller, old.SubjectId, terms, old.Id, now, successorId);
         var sequence = await repository.AppendChangeAsync(session, successor.Id, successor.Version, ConsentStatus.Active, $"amends {old.Id}", caller.OrganisationId, now);
+        await audit.ConsentChangedAsync(session, caller.OrganisationId, caller.Kind, "consent.granted", successor, successor.Version, $"amends {old.Id}");
         await ConsentEvents.EnqueueAsync(session, new ConsentSuperseded
         {
             ConsentId = old.Id,
@@ -121,6 +124,7 @@ public sealed class ConsentRegister(
 
         var request = new ErasureRequest(Guid.CreateVersion7(now).ToString("D"), subjectId, caller.OrganisationId, false, now, null, 0, revoked);
         await repository.InsertErasureAsync(session, request);
+        await audit.ErasureRequestedAsync(session, caller.OrganisationId, caller.Kind, request);
         await ConsentEvents.EnqueueAsync(session, new SubjectErasureRequested
         {
             ErasureRequestId = request.Id, SubjectId = subjectId, ControllerId = caller.OrganisationId,
@@ -142,6 +146,7 @@ public sealed class ConsentRegister(
         }
 
         await repository.AppendChangeAsync(session, artefact.Id, artefact.Version + 1, ConsentStatus.Expired, "valid_until reached", Producers.Consent, now);
+        await audit.ConsentChangedAsync(session, Producers.Consent, Contracts.Governance.OrganisationKinds.Operator, "consent.expired", artefact, artefact.Version + 1, "valid_until reached");
         await ConsentEvents.EnqueueAsync(session, new ConsentExpired
         {
             ConsentId = artefact.Id, SubjectId = artefact.SubjectId, ControllerId = artefact.ControllerId,
@@ -202,6 +207,15 @@ public sealed class ConsentRegister(
             Version = artefact.Version + 1,
         };
         var sequence = await repository.AppendChangeAsync(session, moved.Id, moved.Version, status, reason, caller.OrganisationId, now);
+        var action = status switch
+        {
+            ConsentStatus.Paused => "consent.paused",
+            ConsentStatus.Active => "consent.resumed",
+            ConsentStatus.Revoked => "consent.revoked",
+            ConsentStatus.Superseded => "consent.superseded",
+            _ => $"consent.{status.ToString().ToLowerInvariant()}",
+        };
+        await audit.ConsentChangedAsync(session, caller.OrganisationId, caller.Kind, action, moved, moved.Version, reason);
         return (moved, sequence);
     }
 

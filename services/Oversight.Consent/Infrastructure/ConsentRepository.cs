@@ -339,13 +339,6 @@ public sealed class ConsentRepository(ConsentDatabase database)
             ConsentSql.CompleteErasure,
             new { Id = id, Erased = erasedRecords, CompletedAt = completedAt.ToUnixTimeMilliseconds() });
 
-    // ---- access denials --------------------------------------------------------------------
-
-    public async Task<IReadOnlyList<AccessDenialEntry>> ListAccessDenialsAsync(DbConnection connection, long? beforeSequence, int limit, CancellationToken cancellationToken) =>
-        (await connection.QueryAsync<AccessDenialEntry>(new CommandDefinition(
-            ConsentSql.ListAccessDenials(Dialect),
-            new { Before = beforeSequence, Limit = limit }, cancellationToken: cancellationToken))).ToList();
-
     // ---- rows ------------------------------------------------------------------------------
 
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
@@ -491,16 +484,4 @@ public sealed class ConsentRepository(ConsentDatabase database)
         public ErasureRequest ToDomain() => new(
             Id, SubjectId, ControllerId, Status == 2, FromMs(CreatedAtMs), CompletedAtMs is { } done ? FromMs(done) : null, ErasedRecordCount, (int)RevokedConsentCount);
     }
-}
-
-/// <summary>One refused call, as stored.</summary>
-public sealed class AccessDenialEntry
-{
-    public long Sequence { get; set; }
-    public long DeniedAtMs { get; set; }
-    public string CallerId { get; set; } = "";
-    public string CallerKind { get; set; } = "";
-    public string Method { get; set; } = "";
-    public string Resource { get; set; } = "";
-    public string Reason { get; set; } = "";
 }

@@ -207,13 +207,4 @@ public static class ConsentSql
            SET status = 2, completed_at_ms = COALESCE(completed_at_ms, @CompletedAt), erased_record_count = erased_record_count + @Erased
          WHERE id = @Id;
         """;
-
-    // ---- access denials ------------------------------------------------------------------------
-
-    public static string ListAccessDenials(SqlDialect dialect) => dialect.Page(
-        """
-        SELECT sequence AS Sequence, denied_at_ms AS DeniedAtMs, caller_id AS CallerId, caller_kind AS CallerKind,
-               method AS Method, resource AS Resource, reason AS Reason
-          FROM access_denial WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
-        """, "@Limit");
 }

@@ -14,7 +14,7 @@ namespace Oversight.Governance.Application;
 /// their validity. Every transition is an event carrying what Exchange needs.
 /// </summary>
 public sealed class Alliances(
-    GovernanceDatabase database, AllianceRepository alliances, OrganisationRepository organisations, TimeProvider time, ILogger<Alliances> logger)
+    GovernanceDatabase database, AllianceRepository alliances, GovernanceAudit audit, TimeProvider time, ILogger<Alliances> logger)
 {
     public async Task CarryOutAsync(DbSession session, Proposal proposal, DateTimeOffset now)
     {
@@ -22,7 +22,7 @@ public sealed class Alliances(
         {
             var alliance = new Alliance(Guid.CreateVersion7(now).ToString("D"), proposal.Id, form.InstitutionId, form.Scope, AllianceState.AwaitingRegulator, null, now, 1);
             await alliances.InsertAsync(session, alliance);
-            await organisations.AuditAsync(session, SystemActor.Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator", now);
+            await audit.RecordAsync(session, SystemActor.Governance, "alliance.formed", $"alliance/{alliance.Id}", $"with {form.InstitutionId}, awaiting the regulator");
         }
         else if (proposal.Action is TerminateAlliance terminate)
         {
@@ -133,7 +133,7 @@ public sealed class Alliances(
             return false;
         }
 
-        await organisations.AuditAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended", now);
+        await audit.RecordAsync(session, SystemActor.Governance, "alliance.expired", $"alliance/{id}", "validity ended");
         if (current.State != AllianceState.AwaitingRegulator)
         {
             await GovernanceEvents.EnqueueAsync(session, new AllianceExpired
@@ -165,7 +165,7 @@ public sealed class Alliances(
             throw new AbortedException($"Alliance '{current.Id}' was changed concurrently; read it again.");
         }
 
-        await organisations.AuditAsync(session, caller, action, $"alliance/{current.Id}", reason ?? "", now);
+        await audit.RecordAsync(session, caller, action, $"alliance/{current.Id}", reason ?? "");
         return moved;
     }
 

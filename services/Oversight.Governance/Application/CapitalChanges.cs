@@ -15,7 +15,7 @@ namespace Oversight.Governance.Application;
 /// exceed the authorised ones, and nobody loses shares they do not hold: a change the ledger can no
 /// longer take when its proposal passes lapses, with the reason.
 /// </summary>
-public sealed class CapitalChanges(ShareRepository shares, OrganisationRepository organisations, TimeProvider time, IOptions<GovernanceOptions> options)
+public sealed class CapitalChanges(ShareRepository shares, OrganisationRepository organisations, GovernanceAudit audit, TimeProvider time, IOptions<GovernanceOptions> options)
 {
     /// <summary>Checks a proposed change against the cap table as it stands; it is checked again when it passes.</summary>
     public async Task ValidateAsync(DbSession session, ProposalAction action, CapTable current, FieldViolations violations)
@@ -60,7 +60,7 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
         if (change.Obstacle(ledger.Table) is { } obstacle)
         {
             await shares.InsertCapitalChangeAsync(session, change with { State = CapitalChangeState.Lapsed, DecidedAt = now, DecisionReason = obstacle });
-            await organisations.AuditAsync(session, SystemActor.Governance, "capital_change.lapsed", $"capital-change/{change.Id}", obstacle, now);
+            await audit.RecordAsync(session, SystemActor.Governance, "capital_change.lapsed", $"capital-change/{change.Id}", obstacle);
             return;
         }
 
@@ -70,14 +70,14 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
         if (approvalReason is not null)
         {
             await shares.InsertCapitalChangeAsync(session, change with { ApprovalReason = approvalReason });
-            await organisations.AuditAsync(session, SystemActor.Governance, "capital_change.awaiting_regulator", $"capital-change/{change.Id}",
-                $"{Describe(change)}; awaiting the regulator: {approvalReason}", now);
+            await audit.RecordAsync(session, SystemActor.Governance, "capital_change.awaiting_regulator", $"capital-change/{change.Id}",
+                $"{Describe(change)}; awaiting the regulator: {approvalReason}");
             return;
         }
 
         var sequence = await shares.AppendAsync(session, ledger, change.Entries(now));
         await shares.InsertCapitalChangeAsync(session, change with { State = CapitalChangeState.Settled, DecidedAt = now, LedgerSequence = sequence });
-        await organisations.AuditAsync(session, SystemActor.Governance, "capital_change.settled", $"capital-change/{change.Id}", Describe(change), now);
+        await audit.RecordAsync(session, SystemActor.Governance, "capital_change.settled", $"capital-change/{change.Id}", Describe(change));
     }
 
     public async Task<CapitalChange> ApproveAsync(DbSession session, Caller caller, string id, string? reason)
@@ -93,7 +93,7 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
         var sequence = await shares.AppendAsync(session, ledger, change.Entries(now));
         var settled = change with { State = CapitalChangeState.Settled, DecidedAt = now, DecisionReason = reason, LedgerSequence = sequence, Version = change.Version + 1 };
         await DecideAsync(session, change, settled);
-        await organisations.AuditAsync(session, caller, "capital_change.approved", $"capital-change/{id}", $"{Describe(change)}. {reason}".TrimEnd(' ', '.'), now);
+        await audit.RecordAsync(session, caller, "capital_change.approved", $"capital-change/{id}", $"{Describe(change)}. {reason}".TrimEnd(' ', '.'));
         return settled;
     }
 
@@ -103,7 +103,7 @@ public sealed class CapitalChanges(ShareRepository shares, OrganisationRepositor
         var now = time.UtcNowToMillisecond();
         var rejected = change with { State = CapitalChangeState.Rejected, DecidedAt = now, DecisionReason = reason, Version = change.Version + 1 };
         await DecideAsync(session, change, rejected);
-        await organisations.AuditAsync(session, caller, "capital_change.rejected", $"capital-change/{id}", reason, now);
+        await audit.RecordAsync(session, caller, "capital_change.rejected", $"capital-change/{id}", reason);
         return rejected;
     }
 

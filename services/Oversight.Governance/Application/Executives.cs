@@ -20,7 +20,7 @@ public static class SystemActor
 /// approves with an effective date, rejects, or revokes. One holder per role is in office — the
 /// database's filtered unique index decides, not a check before the write.
 /// </summary>
-public sealed class Executives(ExecutiveRepository executives, OrganisationRepository organisations, TimeProvider time)
+public sealed class Executives(ExecutiveRepository executives, GovernanceAudit audit, TimeProvider time)
 {
     /// <summary>How far before now an effective time may lie and still be read as "now" (the caller's clock may lag).</summary>
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
@@ -34,8 +34,8 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
                 var appointment = new Appointment(Guid.CreateVersion7(now).ToString("D"), proposal.Id, appoint.PersonName,
                     appoint.Role, AppointmentState.AwaitingRegulator, null, null, null, 1);
                 await executives.InsertAsync(session, appointment);
-                await organisations.AuditAsync(session, SystemActor.Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
-                    $"{appointment.PersonName} as {appointment.Role}, awaiting the regulator", now);
+                await audit.RecordAsync(session, SystemActor.Governance, "executive.appointment_passed", $"appointment/{appointment.Id}",
+                    $"{appointment.PersonName} as {appointment.Role}, awaiting the regulator");
                 break;
             case RemoveExecutive remove:
                 var current = await executives.GetAsync(session.Connection, remove.AppointmentId, session.Transaction, session.CancellationToken);
@@ -45,8 +45,8 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
                 }
                 else
                 {
-                    await organisations.AuditAsync(session, SystemActor.Governance, "executive.removal_without_effect", $"appointment/{remove.AppointmentId}",
-                        "the appointment was not in office when the removal passed", now);
+                    await audit.RecordAsync(session, SystemActor.Governance, "executive.removal_without_effect", $"appointment/{remove.AppointmentId}",
+                        "the appointment was not in office when the removal passed");
                 }
 
                 break;
@@ -77,7 +77,7 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
                 $"Someone already holds the role '{appointment.Role}'; remove them before approving another.");
         }
 
-        await organisations.AuditAsync(session, caller, "executive.approved", $"appointment/{id}", $"{approved.PersonName} as {approved.Role} from {approved.EffectiveFrom:O}", now);
+        await audit.RecordAsync(session, caller, "executive.approved", $"appointment/{id}", $"{approved.PersonName} as {approved.Role} from {approved.EffectiveFrom:O}");
         await GovernanceEvents.EnqueueAsync(session, new ExecutiveApproved
         {
             AppointmentId = id, PersonName = approved.PersonName, Role = approved.Role, EffectiveFrom = approved.EffectiveFrom!.Value,
@@ -91,7 +91,7 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
         var now = time.UtcNowToMillisecond();
         var rejected = appointment with { State = AppointmentState.Rejected, DecisionReason = reason, Version = appointment.Version + 1 };
         await UpdateAsync(session, appointment, rejected);
-        await organisations.AuditAsync(session, caller, "executive.rejected", $"appointment/{id}", reason, now);
+        await audit.RecordAsync(session, caller, "executive.rejected", $"appointment/{id}", reason);
         return rejected;
     }
 
@@ -107,7 +107,7 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
         var now = time.UtcNowToMillisecond();
         var withdrawn = appointment with { State = AppointmentState.Withdrawn, DecisionReason = reason, Version = appointment.Version + 1 };
         await UpdateAsync(session, appointment, withdrawn);
-        await organisations.AuditAsync(session, caller, "executive.withdrawn", $"appointment/{id}", reason, now);
+        await audit.RecordAsync(session, caller, "executive.withdrawn", $"appointment/{id}", reason);
         return withdrawn;
     }
 
@@ -128,7 +128,7 @@ public sealed class Executives(ExecutiveRepository executives, OrganisationRepos
     {
         var ended = appointment with { State = AppointmentState.Ended, EndedAt = now, DecisionReason = reason, Version = appointment.Version + 1 };
         await UpdateAsync(session, appointment, ended);
-        await organisations.AuditAsync(session, caller, "executive.removed", $"appointment/{appointment.Id}", reason, now);
+        await audit.RecordAsync(session, caller, "executive.removed", $"appointment/{appointment.Id}", reason);
         await GovernanceEvents.EnqueueAsync(session, new ExecutiveRemoved
         {
             AppointmentId = appointment.Id, Role = appointment.Role, EndedAt = now, Reason = reason,

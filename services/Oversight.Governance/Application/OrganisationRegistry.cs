@@ -12,7 +12,7 @@ namespace Oversight.Governance.Application;
 /// Registers and changes organisations. Each change, its audit entry and its event commit
 /// together; the event carries the new version so consumers drop stale ones.
 /// </summary>
-public sealed class OrganisationRegistry(OrganisationRepository repository, TimeProvider time)
+public sealed class OrganisationRegistry(OrganisationRepository repository, GovernanceAudit audit, TimeProvider time)
 {
     public async Task<Organisation> RegisterAsync(DbSession session, Caller caller, string id, string kind, string name, string jurisdiction, IReadOnlyList<string> affiliations)
     {
@@ -32,7 +32,7 @@ public sealed class OrganisationRegistry(OrganisationRepository repository, Time
                 : new AlreadyExistsException($"Organisation '{id}' is already registered.");
         }
 
-        await repository.AuditAsync(session, caller, "organisation.registered", $"organisation/{id}", $"{kind} {name} ({jurisdiction})", now);
+        await audit.RecordAsync(session, caller, "organisation.registered", $"organisation/{id}", $"{kind} {name} ({jurisdiction})");
         await GovernanceEvents.EnqueueAsync(session, new OrganisationRegistered
         {
             OrganisationId = id, Kind = kind, Name = name, Jurisdiction = jurisdiction, Affiliations = affiliations,
@@ -59,7 +59,7 @@ public sealed class OrganisationRegistry(OrganisationRepository repository, Time
             throw new AbortedException($"Organisation '{id}' was changed concurrently; read it again.");
         }
 
-        await repository.AuditAsync(session, caller, "organisation.updated", $"organisation/{id}", $"{name} ({jurisdiction}); affiliations: {string.Join(", ", affiliations)}", now);
+        await audit.RecordAsync(session, caller, "organisation.updated", $"organisation/{id}", $"{name} ({jurisdiction}); affiliations: {string.Join(", ", affiliations)}");
         await GovernanceEvents.EnqueueAsync(session, new OrganisationUpdated
         {
             OrganisationId = id, Kind = updated.Kind, Name = name, Jurisdiction = jurisdiction, Affiliations = affiliations,

@@ -19,7 +19,7 @@ public sealed class Proposals(
     Executives executives,
     Alliances alliances,
     CapitalChanges capitalChanges,
-    TimeProvider time,
+    GovernanceAudit audit, TimeProvider time,
     IOptions<GovernanceOptions> options)
 {
     public async Task<Proposal> CreateAsync(
@@ -55,8 +55,8 @@ public sealed class Proposals(
         var proposal = new Proposal(Guid.CreateVersion7(now).ToString("D"), category, title, action, caller.OrganisationId, opensAt, closesAt,
             relatedParties, rulebook.Rules(), null, null, null, null, null, now, 1);
         await proposals.InsertAsync(session, proposal);
-        await organisations.AuditAsync(session, caller, "proposal.created", $"proposal/{proposal.Id}",
-            $"{category} '{title}', voting {opensAt:O} to {closesAt:O}, rules v{proposal.Rules.RuleVersion}", now);
+        await audit.RecordAsync(session, caller, "proposal.created", $"proposal/{proposal.Id}",
+            $"{category} '{title}', voting {opensAt:O} to {closesAt:O}, rules v{proposal.Rules.RuleVersion}");
         return proposal;
     }
 
@@ -95,7 +95,7 @@ public sealed class Proposals(
                 $"Proposal '{proposalId}' was closed, tallied or cancelled while this ballot was cast; ballots are cast only while it is open.");
         }
 
-        await organisations.AuditAsync(session, caller, "ballot.cast", $"proposal/{proposalId}", $"{choice} with {weight} votes", now);
+        await audit.RecordAsync(session, caller, "ballot.cast", $"proposal/{proposalId}", $"{choice} with {weight} votes");
         return (weight, now);
     }
 
@@ -119,7 +119,7 @@ public sealed class Proposals(
             throw new AbortedException($"Proposal '{proposalId}' was changed concurrently; read it again.");
         }
 
-        await organisations.AuditAsync(session, caller, "proposal.withdrawn", $"proposal/{proposalId}", reason ?? "", now);
+        await audit.RecordAsync(session, caller, "proposal.withdrawn", $"proposal/{proposalId}", reason ?? "");
         return proposal with { WithdrawnAt = now, EndReason = reason, Version = proposal.Version + 1 };
     }
 
@@ -146,7 +146,7 @@ public sealed class Proposals(
             throw new AbortedException($"Proposal '{proposalId}' was changed concurrently (a ballot or its tally); read it again.");
         }
 
-        await organisations.AuditAsync(session, caller, "proposal.cancelled", $"proposal/{proposalId}", reason, now);
+        await audit.RecordAsync(session, caller, "proposal.cancelled", $"proposal/{proposalId}", reason);
         return proposal with { CancelledAt = now, EndReason = reason, Version = proposal.Version + 1 };
     }
 
@@ -173,7 +173,7 @@ public sealed class Proposals(
             return false;
         }
 
-        await organisations.AuditAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}", $"{result.Outcome}: {result.Explanation}", now);
+        await audit.RecordAsync(session, SystemActor.Governance, "proposal.tallied", $"proposal/{id}", $"{result.Outcome}: {result.Explanation}");
         if (result.Outcome == ProposalOutcome.Passed)
         {
             await executives.CarryOutAsync(session, proposal, now);

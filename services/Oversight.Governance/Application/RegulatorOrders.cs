@@ -12,7 +12,7 @@ namespace Oversight.Governance.Application;
 /// The regulator's orders. Each order, its audit entry and its event commit together; only the
 /// regulator may give them.
 /// </summary>
-public sealed class RegulatorOrders(OrderRepository orders, OrganisationRepository organisations, TimeProvider time)
+public sealed class RegulatorOrders(OrderRepository orders, OrganisationRepository organisations, GovernanceAudit audit, TimeProvider time)
 {
     public async Task<StatutoryMandate> EnactMandateAsync(
         DbSession session, Caller caller, string legalReference, string recipientId, IReadOnlyList<string> purposes, IReadOnlyList<string> categories,
@@ -32,8 +32,8 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         violations.ThrowIfAny();
         var mandate = new StatutoryMandate(Guid.CreateVersion7(now).ToString("D"), legalReference, recipientId, purposes, categories, from, validUntil, now, null, null, 1);
         await orders.InsertMandateAsync(session, mandate);
-        await organisations.AuditAsync(session, caller, "mandate.enacted", $"mandate/{mandate.Id}",
-            $"{legalReference}: {recipientId} may receive {string.Join(", ", categories)} for {string.Join(", ", purposes)}", now);
+        await audit.RecordAsync(session, caller, "mandate.enacted", $"mandate/{mandate.Id}",
+            $"{legalReference}: {recipientId} may receive {string.Join(", ", categories)} for {string.Join(", ", purposes)}");
         await GovernanceEvents.EnqueueAsync(session, new StatutoryMandateEnacted
         {
             MandateId = mandate.Id, LegalReference = legalReference, RecipientId = recipientId, Purposes = purposes, DataCategories = categories,
@@ -59,7 +59,7 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         }
 
         var repealed = mandate with { RepealedAt = now, RepealReason = reason, Version = mandate.Version + 1 };
-        await organisations.AuditAsync(session, caller, "mandate.repealed", $"mandate/{mandateId}", reason, now);
+        await audit.RecordAsync(session, caller, "mandate.repealed", $"mandate/{mandateId}", reason);
         await GovernanceEvents.EnqueueAsync(session, new StatutoryMandateRepealed
         {
             MandateId = mandateId, RepealedAt = now,
@@ -84,7 +84,7 @@ public sealed class RegulatorOrders(OrderRepository orders, OrganisationReposito
         }
 
         var status = new ExchangeStatus(frozen, reason, orderId, now, current.Version + 1);
-        await organisations.AuditAsync(session, caller, frozen ? "exchange.frozen" : "exchange.unfrozen", "exchange", reason, now);
+        await audit.RecordAsync(session, caller, frozen ? "exchange.frozen" : "exchange.unfrozen", "exchange", reason);
         IntegrationEvent message = frozen
             ? new ExchangeFrozen { OrderId = orderId, Reason = reason, FrozenAt = now }
             : new ExchangeUnfrozen { OrderId = orderId, UnfrozenAt = now };

@@ -17,7 +17,7 @@ namespace Oversight.Governance.Application;
 public sealed class ShareTransfers(
     ShareRepository shares,
     OrganisationRepository organisations,
-    TimeProvider time,
+    GovernanceAudit audit, TimeProvider time,
     IOptions<GovernanceOptions> options)
 {
     public async Task<ShareTransfer> RequestAsync(DbSession session, Caller caller, string classId, string buyerId, long quantity)
@@ -59,16 +59,16 @@ public sealed class ShareTransfers(
         {
             transfer = transfer with { ApprovalReason = approvalReason };
             await shares.InsertTransferAsync(session, transfer);
-            await organisations.AuditAsync(session, caller, "transfer.requested", $"transfer/{transfer.Id}",
-                $"{quantity} {classId} from {caller.OrganisationId} to {buyerId}; awaiting the regulator: {approvalReason}", now);
+            await audit.RecordAsync(session, caller, "transfer.requested", $"transfer/{transfer.Id}",
+                $"{quantity} {classId} from {caller.OrganisationId} to {buyerId}; awaiting the regulator: {approvalReason}");
             return transfer;
         }
 
         var sequence = await shares.AppendAsync(session, ledger, Entries(transfer, now));
         var settled = transfer with { State = ShareTransferState.Settled, DecidedAt = now, LedgerSequence = sequence };
         await shares.InsertTransferAsync(session, settled);
-        await organisations.AuditAsync(session, caller, "transfer.settled", $"transfer/{transfer.Id}",
-            $"{quantity} {classId} from {caller.OrganisationId} to {buyerId} (below the threshold)", now);
+        await audit.RecordAsync(session, caller, "transfer.settled", $"transfer/{transfer.Id}",
+            $"{quantity} {classId} from {caller.OrganisationId} to {buyerId} (below the threshold)");
         return settled;
     }
 
@@ -83,7 +83,7 @@ public sealed class ShareTransfers(
         var sequence = await shares.AppendAsync(session, ledger, Entries(transfer, now));
         var settled = transfer with { State = ShareTransferState.Settled, DecidedAt = now, DecisionReason = reason, LedgerSequence = sequence, Version = transfer.Version + 1 };
         await DecideAsync(session, transfer, settled);
-        await organisations.AuditAsync(session, caller, "transfer.approved", $"transfer/{transferId}", reason ?? "", now);
+        await audit.RecordAsync(session, caller, "transfer.approved", $"transfer/{transferId}", reason ?? "");
         return settled;
     }
 
@@ -94,7 +94,7 @@ public sealed class ShareTransfers(
         var now = time.UtcNowToMillisecond();
         var rejected = transfer with { State = ShareTransferState.Rejected, DecidedAt = now, DecisionReason = reason, Version = transfer.Version + 1 };
         await DecideAsync(session, transfer, rejected);
-        await organisations.AuditAsync(session, caller, "transfer.rejected", $"transfer/{transferId}", reason, now);
+        await audit.RecordAsync(session, caller, "transfer.rejected", $"transfer/{transferId}", reason);
         return rejected;
     }
 
@@ -109,7 +109,7 @@ public sealed class ShareTransfers(
         var now = time.UtcNowToMillisecond();
         var cancelled = transfer with { State = ShareTransferState.Cancelled, DecidedAt = now, DecisionReason = reason, Version = transfer.Version + 1 };
         await DecideAsync(session, transfer, cancelled);
-        await organisations.AuditAsync(session, caller, "transfer.cancelled", $"transfer/{transferId}", reason ?? "", now);
+        await audit.RecordAsync(session, caller, "transfer.cancelled", $"transfer/{transferId}", reason ?? "");
         return cancelled;
     }
 

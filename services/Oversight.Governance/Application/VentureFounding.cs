@@ -8,7 +8,7 @@ using Oversight.Governance.Model;
 namespace Oversight.Governance.Application;
 
 /// <summary>Founds the venture once and derives its cap table from the ledger.</summary>
-public sealed class VentureFounding(ShareRepository shares, OrganisationRepository organisations, TimeProvider time)
+public sealed class VentureFounding(ShareRepository shares, OrganisationRepository organisations, GovernanceAudit audit, TimeProvider time)
 {
     public async Task FoundAsync(DbSession session, Caller caller, IReadOnlyList<ShareClass> classes, IReadOnlyList<Allocation> allocations)
     {
@@ -49,8 +49,8 @@ public sealed class VentureFounding(ShareRepository shares, OrganisationReposito
             await shares.AppendAsync(session, LedgerEntryKind.Issuance, allocation.ClassId, null, allocation.HolderId, allocation.Quantity, now, "founding");
         }
 
-        await organisations.AuditAsync(session, caller, "venture.founded", "venture",
-            string.Join("; ", allocations.Select(a => $"{a.HolderId} {a.Quantity} {a.ClassId}")), now);
+        await audit.RecordAsync(session, caller, "venture.founded", "venture",
+            string.Join("; ", allocations.Select(a => $"{a.HolderId} {a.Quantity} {a.ClassId}")));
     }
 
     /// <summary>The cap table at a ledger point (0 = now); NOT_FOUND before founding.</summary>

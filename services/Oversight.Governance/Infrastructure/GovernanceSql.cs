@@ -29,10 +29,14 @@ public static class GovernanceSql
          WHERE id = @Id AND version = @ExpectedVersion;
         """;
 
-    public static string AppendAudit => """
-        INSERT INTO governance_audit (at_ms, actor_id, actor_kind, action, target, detail)
-        VALUES (@At, @ActorId, @ActorKind, @Action, @Target, @Detail);
-        """;
+    /// <summary>The oldest rows of the action audit kept before the Merkle log (carried onto it at the first start).</summary>
+    public static string LegacyAudit(SqlDialect dialect) => dialect.Page("""
+        SELECT sequence AS Sequence, at_ms AS AtMs, actor_id AS ActorId, actor_kind AS ActorKind, action AS Action, target AS Resource,
+               'succeeded' AS Outcome, detail AS Reason
+          FROM governance_audit ORDER BY sequence
+        """, "@Limit");
+
+    public static string DeleteLegacyAudit => "DELETE FROM governance_audit WHERE sequence IN @Sequences;";
 
     // ---- regulator orders ----------------------------------------------------------------------
 
@@ -68,12 +72,6 @@ public static class GovernanceSql
         UPDATE exchange_status SET frozen = @Frozen, reason = @Reason, order_id = @OrderId, updated_at_ms = @At, version = version + 1
          WHERE id = 1 AND version = @ExpectedVersion;
         """;
-
-    public static string ListAudit(SqlDialect dialect) => dialect.Page(
-        """
-        SELECT sequence AS Sequence, at_ms AS AtMs, actor_id AS ActorId, actor_kind AS ActorKind, action AS Action, target AS Target, detail AS Detail
-          FROM governance_audit WHERE (@Before IS NULL OR sequence < @Before) ORDER BY sequence DESC
-        """, "@Limit");
 
     // ---- founding and the share ledger ---------------------------------------------------------
 

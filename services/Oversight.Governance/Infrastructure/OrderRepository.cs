@@ -52,21 +52,6 @@ public sealed class OrderRepository(GovernanceDatabase database)
             ExpectedVersion = expectedVersion,
         }) == 1;
 
-    public async Task<IReadOnlyList<AuditRow>> ListAuditAsync(DbConnection connection, long? beforeSequence, int limit, CancellationToken cancellationToken) =>
-        (await connection.QueryAsync<AuditRow>(new CommandDefinition(
-            GovernanceSql.ListAudit(database.Dialect), new { Before = beforeSequence, Limit = limit }, cancellationToken: cancellationToken))).ToList();
-
-    public sealed class AuditRow
-    {
-        public long Sequence { get; set; }
-        public long AtMs { get; set; }
-        public string ActorId { get; set; } = "";
-        public string ActorKind { get; set; } = "";
-        public string Action { get; set; } = "";
-        public string Target { get; set; } = "";
-        public string Detail { get; set; } = "";
-    }
-
     private sealed class MandateRow
     {
         public string Id { get; set; } = "";

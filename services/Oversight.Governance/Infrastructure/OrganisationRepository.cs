@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Dapper;
 using Oversight.BuildingBlocks.Data;
-using Oversight.BuildingBlocks.Security;
 using Oversight.Governance.Model;
 
 namespace Oversight.Governance.Infrastructure;
@@ -49,18 +48,6 @@ public sealed class OrganisationRepository(GovernanceDatabase database)
             At = organisation.UpdatedAt.ToUnixTimeMilliseconds(),
             ExpectedVersion = expectedVersion,
         }) == 1;
-
-    /// <summary>Appends to the governance audit in the same transaction as the action.</summary>
-    public Task AuditAsync(DbSession session, Caller actor, string action, string target, string detail, DateTimeOffset at) =>
-        session.ExecuteAsync(GovernanceSql.AppendAudit, new
-        {
-            At = at.ToUnixTimeMilliseconds(),
-            ActorId = actor.OrganisationId,
-            ActorKind = actor.Kind,
-            Action = action,
-            Target = target,
-            Detail = detail,
-        });
 
     private sealed class Row
     {
