@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Oversight.Audit.V1;
 using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
@@ -14,6 +15,7 @@ using Oversight.Consent;
 using Oversight.Consent.V1;
 using Oversight.Governance;
 using Oversight.Governance.V1;
+using Oversight.Testing;
 
 namespace Oversight.Suite.Tests;
 
@@ -23,12 +25,24 @@ public sealed class CrossModuleTests : IAsyncLifetime
     private readonly string _data = Path.Combine(Path.GetTempPath(), "oversight-suite", Guid.NewGuid().ToString("N"));
     private WebApplication _app = null!;
     private GrpcChannel _channel = null!;
+    private GrpcChannel _governanceChannel = null!;
+
+    // Each module on a port of its own, as the host runs them (both serve the audit log); the test
+    // server routes by the Host header, so no port is listened on.
+    private const int ConsentPort = 5101;
+    private const int GovernancePort = 5102;
 
     public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Oversight:Outbox:PollInterval"] = "00:00:00.200", ["Oversight:AllowDevelopmentKeys"] = "true" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:AllowDevelopmentKeys"] = "true",
+            ["Oversight:Consent:Port"] = $"{ConsentPort}",
+            ["Oversight:Governance:Port"] = $"{GovernancePort}",
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddOversightDefaults();
         builder.AddConsentModule(_data);
@@ -36,25 +50,27 @@ public sealed class CrossModuleTests : IAsyncLifetime
         builder.Services.AddOversightBus(builder.Configuration);
         _app = builder.Build();
         _app.MapOversightDefaults();
-        _app.MapConsentModule();
-        _app.MapGovernanceModule();
+        _app.MapConsentModule(ConsentPort);
+        _app.MapGovernanceModule(GovernancePort);
         await _app.StartAsync();
-        _channel = GrpcChannel.ForAddress(_app.GetTestServer().BaseAddress, new GrpcChannelOptions { HttpHandler = _app.GetTestServer().CreateHandler() });
+        _channel = GrpcChannel.ForAddress($"http://localhost:{ConsentPort}", new GrpcChannelOptions { HttpHandler = _app.GetTestServer().CreateHandler() });
+        _governanceChannel = GrpcChannel.ForAddress($"http://localhost:{GovernancePort}", new GrpcChannelOptions { HttpHandler = _app.GetTestServer().CreateHandler() });
     }
 
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
+        _governanceChannel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_data, recursive: true);
     }
 
-    private CallInvoker As(string organisation, string kind)
+    private CallInvoker As(string organisation, string kind, bool governance = false)
     {
         var token = _app.Services.GetRequiredService<TokenIssuer>().Mint(organisation, kind);
-        return _channel.Intercept(metadata =>
+        return (governance ? _governanceChannel : _channel).Intercept(metadata =>
         {
             metadata.Add("Authorization", $"Bearer {token}");
             return metadata;
@@ -64,7 +80,7 @@ public sealed class CrossModuleTests : IAsyncLifetime
     [Fact]
     public async Task Organisations_registered_in_governance_become_known_to_consent()
     {
-        var registry = new OrganisationService.OrganisationServiceClient(As("operator", "operator"));
+        var registry = new OrganisationService.OrganisationServiceClient(As("operator", "operator", governance: true));
         await registry.RegisterOrganisationAsync(new RegisterOrganisationRequest
         {
             RequestId = "1", OrganisationId = "newshop", Kind = OrganisationKind.Platform, Name = "NewShop", Jurisdiction = "CN",
@@ -122,11 +138,11 @@ public sealed class CrossModuleTests : IAsyncLifetime
     [Fact]
     public async Task Mandates_enacted_by_the_regulator_are_honoured_by_consent_checks_until_repealed()
     {
-        await new OrganisationService.OrganisationServiceClient(As("operator", "operator")).RegisterOrganisationAsync(new RegisterOrganisationRequest
+        await new OrganisationService.OrganisationServiceClient(As("operator", "operator", governance: true)).RegisterOrganisationAsync(new RegisterOrganisationRequest
         {
             RequestId = "1", OrganisationId = "aml-unit", Kind = OrganisationKind.Institution, Name = "Financial Intelligence Unit", Jurisdiction = "CN",
         });
-        var orders = new RegulatorOrderService.RegulatorOrderServiceClient(As("central-bank", "regulator"));
+        var orders = new RegulatorOrderService.RegulatorOrderServiceClient(As("central-bank", "regulator", governance: true));
         var mandate = (await orders.EnactStatutoryMandateAsync(new EnactStatutoryMandateRequest
         {
             RequestId = "m", LegalReference = "AML Law Art. 28", RecipientId = "aml-unit", Purposes = { "anti_money_laundering" }, DataCategories = { "user.financial" },
@@ -160,5 +176,54 @@ public sealed class CrossModuleTests : IAsyncLifetime
 
         Assert.Fail("Timed out waiting for Governance's events to reach Consent.");
         return null!;
+    }
+
+    /// <summary>
+    /// Witnessing across modules: Governance's signed checkpoint reaches Consent over the bus and is
+    /// kept there; when whoever runs Governance's database later cuts its history short and drops its
+    /// own checkpoints (so that nothing inside it disagrees), the checkpoint Consent holds catches it.
+    /// </summary>
+    [Fact]
+    public async Task Each_module_keeps_the_others_checkpoints_and_a_history_cut_short_is_caught_by_them()
+    {
+        var registry = new OrganisationService.OrganisationServiceClient(As("operator", "operator", governance: true));
+        for (var i = 0; i < 5; i++)
+        {
+            await registry.RegisterOrganisationAsync(new RegisterOrganisationRequest
+            {
+                RequestId = $"w{i}", OrganisationId = $"witnessed-{i}", Kind = OrganisationKind.Platform, Name = $"Witnessed {i}", Jurisdiction = "CN",
+            });
+        }
+
+        var governanceLog = new AuditLogService.AuditLogServiceClient(As("central-bank", "regulator", governance: true));
+        var signed = (await governanceLog.GetCheckpointAsync(new GetCheckpointRequest())).Checkpoint;
+        Assert.Equal(("oversight/governance", 5L), (signed.Origin, signed.TreeSize));
+
+        var consentLog = new AuditLogService.AuditLogServiceClient(As("central-bank", "regulator"));
+        WitnessedCheckpoint? held = null;
+        await Eventually.HoldsAsync(async () =>
+        {
+            var kept = await consentLog.ListWitnessedCheckpointsAsync(new ListWitnessedCheckpointsRequest { Origin = signed.Origin });
+            held = kept.Checkpoints.FirstOrDefault(c => c.Checkpoint.TreeSize == signed.TreeSize);
+            return held is not null;
+        }, "Consent keeps Governance's checkpoint");
+        Assert.Equal(signed.Note, held!.Checkpoint.Note);
+        Assert.Empty((await governanceLog.VerifyLogAsync(new VerifyLogRequest { CheckpointNotes = { held.Checkpoint.Note } })).Problems);
+
+        // The last two entries go, with the subtrees over them, the head and Governance's own checkpoints.
+        var database = _app.Services.GetRequiredService<Oversight.Governance.Infrastructure.GovernanceDatabase>();
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, """
+                DELETE FROM audit_entry WHERE sequence >= 3;
+                DELETE FROM audit_tree_node WHERE (node_index + 1) * (1 << level) > 3;
+                UPDATE audit_log_head SET size = 3;
+                DELETE FROM audit_checkpoint;
+                """);
+        }
+
+        Assert.Empty((await governanceLog.VerifyLogAsync(new VerifyLogRequest())).Problems);
+        var report = await governanceLog.VerifyLogAsync(new VerifyLogRequest { CheckpointNotes = { held.Checkpoint.Note } });
+        Assert.Contains(report.Problems, p => p.Kind == ProblemKind.CheckpointInconsistent && p.Position == 5);
     }
 }

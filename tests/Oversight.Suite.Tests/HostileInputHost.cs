@@ -5,8 +5,6 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,7 +27,11 @@ public sealed class HostileInputHost : IAsyncLifetime
     private readonly string _data = Path.Combine(Path.GetTempPath(), "oversight-hostile", Guid.NewGuid().ToString("N"));
     private WebApplication _app = null!;
 
+    /// <summary>Consent's port; every service but Governance's is called here (the audit log too: Consent's).</summary>
     public GrpcChannel Channel { get; private set; } = null!;
+
+    /// <summary>Governance's port: each module answers on its own, as in the host, since both serve the audit log.</summary>
+    public GrpcChannel GovernanceChannel { get; private set; } = null!;
 
     public IServiceProvider Services => _app.Services;
 
@@ -38,9 +40,16 @@ public sealed class HostileInputHost : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        var (consentPort, governancePort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort());
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, consentPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, governancePort, listen => listen.Protocols = HttpProtocols.Http2);
+        });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Oversight:Consent:Port"] = consentPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Oversight:Governance:Port"] = governancePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
             ["Oversight:AllowDevelopmentKeys"] = "true",
             // Consent knows these before Governance announces any, so grants and checks pass its rules.
@@ -61,17 +70,18 @@ public sealed class HostileInputHost : IAsyncLifetime
         builder.Services.AddOversightBus(builder.Configuration);
         _app = builder.Build();
         _app.MapOversightDefaults();
-        _app.MapConsentModule();
-        _app.MapGovernanceModule();
+        _app.MapConsentModule(consentPort);
+        _app.MapGovernanceModule(governancePort);
         await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+        var options = new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 };
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}", options);
+        GovernanceChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{governancePort}", options);
     }
 
     public CallInvoker As(string organisation, string kind)
     {
         var token = _app.Services.GetRequiredService<TokenIssuer>().Mint(organisation, kind);
-        return Channel.Intercept(metadata =>
+        return new ModuleRouting(Channel.CreateCallInvoker(), GovernanceChannel.CreateCallInvoker()).Intercept(metadata =>
         {
             metadata.Add("Authorization", $"Bearer {token}");
             return metadata;
@@ -81,6 +91,7 @@ public sealed class HostileInputHost : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
+        GovernanceChannel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -110,4 +121,29 @@ public sealed class HostileInputHost : IAsyncLifetime
             }
         }
     }
+}
+
+/// <summary>Sends a call to the port of the module that serves it: Governance's services to Governance, the rest to Consent.</summary>
+internal sealed class ModuleRouting(CallInvoker consent, CallInvoker governance) : CallInvoker
+{
+    private CallInvoker For<TRequest, TResponse>(Method<TRequest, TResponse> method) =>
+        method.ServiceName.StartsWith("oversight.governance.", StringComparison.Ordinal) ? governance : consent;
+
+    public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+        For(method).BlockingUnaryCall(method, host, options, request);
+
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+        For(method).AsyncUnaryCall(method, host, options, request);
+
+    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+        Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+        For(method).AsyncServerStreamingCall(method, host, options, request);
+
+    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
+        Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+        For(method).AsyncClientStreamingCall(method, host, options);
+
+    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+        Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+        For(method).AsyncDuplexStreamingCall(method, host, options);
 }

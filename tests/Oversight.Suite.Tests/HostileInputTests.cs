@@ -31,9 +31,11 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
     [Fact]
     public async Task Every_rpc_of_every_service_survives_the_hostile_corpus()
     {
-        var services = HostileCorpus.Services(typeof(ConsentService).Assembly, typeof(ShareLedgerService).Assembly);
+        var services = HostileCorpus.Services(
+            typeof(ConsentService).Assembly, typeof(ShareLedgerService).Assembly, typeof(Oversight.Audit.V1.AuditLogService).Assembly);
         Assert.Contains(services, s => s.FullName == ConsentService.Descriptor.FullName);
         Assert.Contains(services, s => s.FullName == ShareLedgerService.Descriptor.FullName);
+        Assert.Contains(services, s => s.FullName == Oversight.Audit.V1.AuditLogService.Descriptor.FullName);
 
         await FoundTheVentureAsync();
         var failures = new List<string>();

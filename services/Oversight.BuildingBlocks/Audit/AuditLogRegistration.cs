@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using NSec.Cryptography;
 using Oversight.BuildingBlocks.Data;
@@ -46,6 +47,7 @@ public static class AuditLogRegistration
                 new WitnessedCheckpoints(database, origin, peers, time),
                 subjects);
         });
+        builder.Services.TryAddSingleton<AuditLogRoutes>();
         // The denial audit kept before the log, carried onto it at the first start (see LegacyAuditCarryOver).
         builder.Services.AddSingleton(new LegacyAuditTable<TDatabase>("access_denial", AuditSql.LegacyDenials, AuditSql.DeleteLegacyDenials));
         builder.Services.AddSingleton<LegacyAuditCarryOver<TDatabase>>();
@@ -55,10 +57,35 @@ public static class AuditLogRegistration
         return builder;
     }
 
-    /// <summary>Maps <c>oversight.audit.v1.AuditLogService</c> for the module's own log.</summary>
+    /// <summary>
+    /// Maps <c>oversight.audit.v1.AuditLogService</c> for the module's own log. Every module serves
+    /// the same service, so modules sharing a process must each answer on a port of their own: a
+    /// second log mapped without a port (or on a port already taken) would make every audit call
+    /// ambiguous, and is refused at start-up instead.
+    /// </summary>
     public static GrpcServiceEndpointConventionBuilder MapAuditLog<TDatabase>(this IEndpointRouteBuilder app, int? port = null)
-        where TDatabase : ModuleDatabase =>
-        app.MapGrpcService<AuditLogGrpcService<TDatabase>>().OnPort(port);
+        where TDatabase : ModuleDatabase
+    {
+        var routes = app.ServiceProvider.GetRequiredService<AuditLogRoutes>();
+        lock (routes.Mapped)
+        {
+            if (routes.Mapped.FirstOrDefault(r => r.Port is null || port is null || r.Port == port) is { Database: { } other })
+            {
+                throw new InvalidOperationException(
+                    $"The audit logs of {other.Name} and {typeof(TDatabase).Name} would answer on the same port; map each module on a port of its own.");
+            }
+
+            routes.Mapped.Add((port, typeof(TDatabase)));
+        }
+
+        return app.MapGrpcService<AuditLogGrpcService<TDatabase>>().OnPort(port);
+    }
+
+    /// <summary>Which module's log answers on which port, so that two never share one.</summary>
+    internal sealed class AuditLogRoutes
+    {
+        public List<(int? Port, Type Database)> Mapped { get; } = [];
+    }
 
     private static Key SigningKey(AuditLogOptions options, string section, string developmentKeyPath, bool developmentKeys)
     {
