@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.Contracts;
 using Oversight.Contracts.Consent;
@@ -16,6 +17,18 @@ public sealed class Received
     public ConcurrentQueue<(Guid? MessageId, ConsentGranted Message)> Granted { get; } = new();
 
     public ConcurrentQueue<Guid> StoppingProbes { get; } = new();
+
+    public ConcurrentQueue<Oversight.Contracts.Audit.AuditCheckpointSigned> Checkpoints { get; } = new();
+}
+
+/// <summary>Another service's witness, as far as the broker can tell: it receives the checkpoints Consent publishes.</summary>
+public sealed class CheckpointProbe(Received received) : IConsumer<Oversight.Contracts.Audit.AuditCheckpointSigned>
+{
+    public Task Consume(ConsumeContext<Oversight.Contracts.Audit.AuditCheckpointSigned> context)
+    {
+        received.Checkpoints.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
 }
 
 public sealed class GrantedProbe(Received received) : IConsumer<ConsentGranted>
@@ -68,12 +81,48 @@ public sealed class RabbitMqTests
                 services.AddSingleton<Received>();
                 services.AddSingleton<RedeliveredEvents>();
                 services.AddConsumeObserver(provider => provider.GetRequiredService<RedeliveredEvents>());
-                services.AddBusContribution("probe", bus => bus.AddConsumer<GrantedProbe>().Endpoint(e =>
+                services.AddBusContribution("probe", bus =>
                 {
-                    e.Name = $"test-probe-{Guid.NewGuid():N}";
-                    e.Temporary = true;
-                }));
+                    bus.AddConsumer<GrantedProbe>().Endpoint(e =>
+                    {
+                        e.Name = $"test-probe-{Guid.NewGuid():N}";
+                        e.Temporary = true;
+                    });
+                    bus.AddConsumer<CheckpointProbe>().Endpoint(e =>
+                    {
+                        e.Name = $"test-checkpoints-{Guid.NewGuid():N}";
+                        e.Temporary = true;
+                    });
+                });
             });
+
+    /// <summary>
+    /// Witnessing over the broker: the checkpoint Consent signs leaves through its outbox and reaches
+    /// another service's consumer, and a checkpoint another service publishes is kept by Consent.
+    /// </summary>
+    [Fact]
+    public async Task Checkpoints_travel_the_broker_both_ways_and_the_witness_keeps_the_others()
+    {
+        var (host, received) = Probe(await StartAsync(RealInfrastructure.RabbitMq()));
+        await using var _ = host;
+        await WaitForConsumersAsync(host);
+
+        await host.GrantAsync("witnessed-subject");
+        var signed = (await host.Audit().GetCheckpointAsync(new Oversight.Audit.V1.GetCheckpointRequest())).Checkpoint;
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.Checkpoints.Any(c => c.Origin == "oversight/consent" && c.TreeSize == signed.TreeSize)),
+            "another service receives Consent's checkpoint", 30000);
+        Assert.Equal(signed.Note, received.Checkpoints.Single(c => c.TreeSize == signed.TreeSize).Note);
+
+        using var governanceKey = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
+        var note = SignedNote.Sign(new Checkpoint("oversight/governance", 7, new byte[32]).Body(), NoteKey.Of("oversight/governance", governanceKey), governanceKey);
+        await host.PublishAsync(Outbox.Stamp(new Oversight.Contracts.Audit.AuditCheckpointSigned
+        {
+            Origin = "oversight/governance", TreeSize = 7, RootHash = Convert.ToBase64String(new byte[32]), Note = note,
+        }, Producers.Governance, DateTimeOffset.UtcNow, 7));
+        await ConsentTestHost.EventuallyAsync(async () =>
+            (await host.Audit().ListWitnessedCheckpointsAsync(new Oversight.Audit.V1.ListWitnessedCheckpointsRequest { Origin = "oversight/governance" }))
+                .Checkpoints.Any(c => c.Checkpoint.Note == note), "Consent keeps Governance's checkpoint", 30000);
+    }
 
     [Fact]
     public async Task A_state_change_reaches_a_consumer_through_the_broker_with_its_event_id()
