@@ -226,4 +226,18 @@ public sealed class CrossModuleTests : IAsyncLifetime
         var report = await governanceLog.VerifyLogAsync(new VerifyLogRequest { CheckpointNotes = { held.Checkpoint.Note } });
         Assert.Contains(report.Problems, p => p.Kind == ProblemKind.CheckpointInconsistent && p.Position == 5);
     }
+
+    /// <summary>Both modules serve the audit log; a refusal there is on the log of the module whose port was called.</summary>
+    [Fact]
+    public async Task A_refused_audit_call_is_audited_by_the_module_whose_port_was_called()
+    {
+        var asPlatform = new AuditLogService.AuditLogServiceClient(As("shopwave", "platform", governance: true));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => asPlatform.VerifyLogAsync(new VerifyLogRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+
+        var denied = new ListEntriesRequest { Action = "access.denied" };
+        var governance = (await new AuditLogService.AuditLogServiceClient(As("central-bank", "regulator", governance: true)).ListEntriesAsync(denied)).Entries;
+        Assert.Equal(("shopwave", "/oversight.audit.v1.AuditLogService/VerifyLog"), (Assert.Single(governance).ActorId, governance[0].Detail["method"]));
+        Assert.Empty((await new AuditLogService.AuditLogServiceClient(As("central-bank", "regulator")).ListEntriesAsync(denied)).Entries);
+    }
 }

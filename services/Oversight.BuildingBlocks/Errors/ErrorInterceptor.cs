@@ -84,7 +84,7 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, AccessDen
 
             case PermissionDeniedException denied:
                 var http = context.GetHttpContext();
-                await denials.RecordAsync(context.Method, http.User, denied.Resource, denied.Message, http.Connection.LocalPort);
+                await denials.RecordAsync(context.Method, http.User, denied.Resource, denied.Message, AccessDenialRecorder.CalledPort(http));
                 return ToRpc(denied.Code, denied.Message, null);
 
             case ServiceException service:

@@ -19,7 +19,10 @@ namespace Oversight.BuildingBlocks.Security;
 /// </summary>
 public sealed class AccessDenialRecorder(IEnumerable<IAccessDenialAudit> audits, ILogger<AccessDenialRecorder> logger)
 {
-    /// <param name="localPort">The port the call came in on, which names the module of a service every module serves.</param>
+    /// <summary>The port a call was addressed to, as the module routes read it (the Host header, as <c>RequireHost</c> matches).</summary>
+    public static int CalledPort(HttpContext context) => context.Request.Host.Port ?? context.Connection.LocalPort;
+
+    /// <param name="localPort">The port the call was addressed to (<see cref="CalledPort"/>), which names the module of a service every module serves.</param>
     public async Task RecordAsync(string method, ClaimsPrincipal user, string resource, string reason, int localPort)
     {
         var caller = user.Identity?.IsAuthenticated == true ? Caller.From(user) : null;
@@ -78,7 +81,7 @@ public sealed class GrpcAuthorizationResultHandler(AccessDenialRecorder recorder
         {
             code = StatusCode.PermissionDenied;
             reason = ForbiddenReason(Caller.From(context.User));
-            await recorder.RecordAsync(method, context.User, "", reason, context.Connection.LocalPort);
+            await recorder.RecordAsync(method, context.User, "", reason, AccessDenialRecorder.CalledPort(context));
         }
 
         logger.LogInformation("Refused {Method}: {Code}: {Reason}", method, code, reason);
