@@ -208,6 +208,7 @@ public sealed class CrossModuleTests : IAsyncLifetime
             return held is not null;
         }, "Consent keeps Governance's checkpoint");
         Assert.Equal(signed.Note, held!.Checkpoint.Note);
+        Assert.True(held.SignatureVerified); // Modules of one process know each other's keys.
         Assert.Empty((await governanceLog.VerifyLogAsync(new VerifyLogRequest { CheckpointNotes = { held.Checkpoint.Note } })).Problems);
 
         // The last two entries go, with the subtrees over them, the head and Governance's own checkpoints.

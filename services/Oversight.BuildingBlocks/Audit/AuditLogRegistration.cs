@@ -44,10 +44,13 @@ public static class AuditLogRegistration
                 database,
                 new AuditLog(subjects, time),
                 new CheckpointSigner(database, key, origin, time),
-                new WitnessedCheckpoints(database, origin, peers, time),
+                // The logs of modules in this same process are known peers too (the embedded default).
+                new WitnessedCheckpoints(database, origin,
+                    peers.Concat(provider.GetServices<AuditLogIdentity>().Where(p => p.Origin != origin).Select(p => p.VerifierKey)), time),
                 subjects);
         });
         builder.Services.TryAddSingleton<AuditLogRoutes>();
+        builder.Services.AddSingleton(new AuditLogIdentity(origin, NoteKey.Of(origin, key)));
         // The denial audit kept before the log, carried onto it at the first start (see LegacyAuditCarryOver).
         builder.Services.AddSingleton(new LegacyAuditTable<TDatabase>("access_denial", AuditSql.LegacyDenials, AuditSql.DeleteLegacyDenials));
         builder.Services.AddSingleton<LegacyAuditCarryOver<TDatabase>>();
@@ -80,6 +83,9 @@ public static class AuditLogRegistration
 
         return app.MapGrpcService<AuditLogGrpcService<TDatabase>>().OnPort(port);
     }
+
+    /// <summary>A log of this process: its origin and the key its checkpoints verify with.</summary>
+    internal sealed record AuditLogIdentity(string Origin, NoteKey VerifierKey);
 
     /// <summary>Which module's log answers on which port, so that two never share one.</summary>
     internal sealed class AuditLogRoutes
