@@ -77,7 +77,9 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
 
         violations.ThrowIfAny();
         var cancellationToken = context.CancellationToken;
-        var entry = await audit.Reader.EntryAsync(request.Sequence, cancellationToken)
+        // One connection for the reads (the entry, its checkpoint, the proof); signing, when the log grew, takes its own.
+        await using var connection = await audit.Database.OpenAsync(cancellationToken);
+        var entry = await audit.Reader.EntryAsync(connection, request.Sequence, cancellationToken)
             ?? throw new NotFoundException("audit entry", request.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var caller = context.GetCaller();
         if (!caller.IsRegulator && entry.ActorId != caller.OrganisationId)
@@ -89,7 +91,7 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         long treeSize;
         if (request.TreeSize == 0)
         {
-            checkpoint = await audit.Reader.LatestCheckpointAsync(cancellationToken);
+            checkpoint = await AuditLogReader.LatestCheckpointAsync(connection, null, audit.Database.Dialect, cancellationToken);
             if (checkpoint is null || checkpoint.TreeSize <= entry.Sequence)
             {
                 checkpoint = await audit.Signer.SignAsync(cancellationToken);
@@ -99,7 +101,7 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         }
         else
         {
-            var logSize = await audit.Reader.SizeAsync(cancellationToken);
+            var logSize = await audit.Reader.SizeAsync(connection, cancellationToken);
             if (request.TreeSize > logSize)
             {
                 violations.Add("tree_size", $"must be at most the log's size, {logSize}");
@@ -107,10 +109,10 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
             }
 
             treeSize = request.TreeSize;
-            checkpoint = await audit.Reader.CheckpointAsync(treeSize, cancellationToken);
+            checkpoint = await audit.Reader.CheckpointAsync(connection, treeSize, cancellationToken);
         }
 
-        var proof = await audit.Reader.InclusionProofAsync(entry.Sequence, treeSize, cancellationToken);
+        var proof = await audit.Reader.InclusionProofAsync(connection, entry.Sequence, treeSize, cancellationToken);
         var response = new GetEntryResponse { Entry = ToMessage(entry), TreeSize = treeSize, Checkpoint = checkpoint is null ? null : ToMessage(checkpoint) };
         response.InclusionPath.AddRange(proof.Path.Select(ByteString.CopyFrom));
         return response;

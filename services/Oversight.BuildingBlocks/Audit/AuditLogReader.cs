@@ -24,12 +24,24 @@ public sealed class AuditLogReader(ModuleDatabase database)
     public async Task<long> SizeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        return await SizeAsync(connection, cancellationToken);
+    }
+
+    /// <summary>The same on a connection the caller holds (one connection for several reads).</summary>
+    public async Task<long> SizeAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(AuditSql.HeadSize, cancellationToken: cancellationToken));
     }
 
     public async Task<AuditEntry?> EntryAsync(long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        return await EntryAsync(connection, sequence, cancellationToken);
+    }
+
+    /// <summary>The same on a connection the caller holds (one connection for several reads).</summary>
+    public async Task<AuditEntry?> EntryAsync(DbConnection connection, long sequence, CancellationToken cancellationToken)
+    {
         var row = await connection.QuerySingleOrDefaultAsync<EntryRow>(new CommandDefinition(AuditSql.Entry, new { Sequence = sequence }, cancellationToken: cancellationToken));
         return row?.ToEntry();
     }
@@ -61,6 +73,12 @@ public sealed class AuditLogReader(ModuleDatabase database)
     public async Task<InclusionProof> InclusionProofAsync(long sequence, long treeSize, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        return await InclusionProofAsync(connection, sequence, treeSize, cancellationToken);
+    }
+
+    /// <summary>The same on a connection the caller holds (one connection for several reads).</summary>
+    public async Task<InclusionProof> InclusionProofAsync(DbConnection connection, long sequence, long treeSize, CancellationToken cancellationToken)
+    {
         return await InclusionProof.CreateAsync(new StoredMerkleTree(connection, null), sequence, treeSize, cancellationToken);
     }
 
@@ -79,6 +97,12 @@ public sealed class AuditLogReader(ModuleDatabase database)
     public async Task<SignedCheckpoint?> CheckpointAsync(long treeSize, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        return await CheckpointAsync(connection, treeSize, cancellationToken);
+    }
+
+    /// <summary>The same on a connection the caller holds (one connection for several reads).</summary>
+    public async Task<SignedCheckpoint?> CheckpointAsync(DbConnection connection, long treeSize, CancellationToken cancellationToken)
+    {
         var row = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(AuditSql.CheckpointAt, new { TreeSize = treeSize }, cancellationToken: cancellationToken));
         return row?.ToSigned();
     }

@@ -16,7 +16,7 @@ public static class Outbox
 
     public static async Task EnqueueAsync(DbSession session, IntegrationEvent message)
     {
-        if (message.EventId == Guid.Empty || message.Producer.Length == 0 || message.Version < 1 || message.OccurredAt == default)
+        if (message.EventId == Guid.Empty || message.Producer.Length == 0 || message.Version < 0 || message.OccurredAt == default)
         {
             throw new InvalidOperationException($"A {message.GetType().Name} must carry its envelope (id, time, producer, version); stamp it with Stamp().");
         }
