@@ -91,7 +91,7 @@ public sealed class SqlServerTests
         exception.GetRpcStatus()?.GetDetail<PreconditionFailure>()?.Violations.Single().Type;
 
     [Fact]
-    public Task The_registry_keeps_one_regulator_and_the_audit_pages_newest_first_on_sql_server() => RunAsync(async host =>
+    public Task The_registry_keeps_one_regulator_and_the_audit_log_pages_oldest_first_on_sql_server() => RunAsync(async host =>
     {
         var operatorClient = host.Organisations();
         var first = await operatorClient.RegisterOrganisationAsync(Register("c-platform", OrganisationKind.Platform));
