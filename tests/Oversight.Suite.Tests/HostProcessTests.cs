@@ -124,6 +124,42 @@ public sealed partial class HostProcessTests
         Assert.Contains("Oversight:Auth:SigningKey", error, StringComparison.Ordinal);
     }
 
+    /// <summary>The audit log's keys are configuration outside development: the signing key first, then the subject key, each named.</summary>
+    [Fact]
+    public async Task A_service_without_its_audit_log_keys_refuses_to_start_outside_development_and_names_each()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        string[] arguments = ["--services", "governance", "--data", data, "--Oversight:Auth:SigningKey=" + new string('k', 40)];
+        try
+        {
+            using (var refused = Start([.. arguments, $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}"]))
+            {
+                var (exitCode, error) = await RefusalAsync(refused);
+                Assert.Equal(2, exitCode);
+                Assert.Contains("Oversight:Governance:AuditLog:SigningKey", error, StringComparison.Ordinal);
+            }
+
+            var seed = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            using (var refused = Start([.. arguments, $"--Oversight:Governance:AuditLog:SigningKey={seed}",
+                       $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}"]))
+            {
+                var (exitCode, error) = await RefusalAsync(refused);
+                Assert.Equal(2, exitCode);
+                Assert.Contains("Oversight:Governance:AuditLog:SubjectKey", error, StringComparison.Ordinal);
+            }
+
+            // No key file was created on the way: only development creates one.
+            Assert.False(Directory.Exists(data) && Directory.EnumerateFiles(data, "*audit-log-key*").Any());
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
     [Fact]
     public async Task Consent_without_its_receipt_key_refuses_to_start_outside_development_and_creates_one_in_development()
     {
