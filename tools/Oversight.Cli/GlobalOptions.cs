@@ -15,7 +15,7 @@ internal static class GlobalOptions
     {
         Description = "The service the command calls. Default: for consent, registry and receipts, $OVERSIGHT_CONSENT_ADDRESS or "
             + ServiceEndpoint.Consent.DefaultAddress + "; for the governance commands, $OVERSIGHT_GOVERNANCE_ADDRESS or "
-            + ServiceEndpoint.Governance.DefaultAddress + ".",
+            + ServiceEndpoint.Governance.DefaultAddress + "; for audit, that of the service --service names.",
         Recursive = true,
     };
 
@@ -101,8 +101,20 @@ internal static class GlobalOptions
     /// turns a failed call into an error message and exit code 1.
     /// </summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Remote(ServiceEndpoint service, Func<ParseResult, Session, Task> action) =>
+        Remote(_ => service, async (parse, session) =>
+        {
+            await action(parse, session);
+            return 0;
+        });
+
+    /// <summary>
+    /// As above, for a command that picks its service from its own options (audit's --service) and
+    /// decides its exit code itself (a verification that found a problem is not a failed call).
+    /// </summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Remote(Func<ParseResult, ServiceEndpoint> chooseService, Func<ParseResult, Session, Task<int>> action) =>
         async (parse, cancellation) =>
         {
+            var service = chooseService(parse);
             var address = parse.GetValue(Address)
                 ?? (Environment.GetEnvironmentVariable(service.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : service.DefaultAddress);
             if (!Uri.TryCreate(address, UriKind.Absolute, out _))
@@ -125,8 +137,7 @@ internal static class GlobalOptions
 
             try
             {
-                await action(parse, new Session(invoker, new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
-                return 0;
+                return await action(parse, new Session(invoker, new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
             }
             catch (RpcException exception)
             {
