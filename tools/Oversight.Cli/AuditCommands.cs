@@ -43,9 +43,9 @@ internal static class AuditCommands
 
     private static Command List()
     {
-        var action = new Option<string?>("--action") { Description = "Only entries of this action, such as org.registered or access.denied." };
+        var action = new Option<string?>("--action") { Description = "Only entries of this action, such as organisation.registered or access.denied." };
         var actor = new Option<string?>("--actor") { Description = "Only entries of this actor (an organisation id, or the service's name)." };
-        var resource = new Option<string?>("--resource") { Description = "Only entries about this resource, such as organisations/shopwave." };
+        var resource = new Option<string?>("--resource") { Description = "Only entries about this resource, such as organisation/shopwave." };
         var subject = new Option<string?>("--subject") { Description = "Only entries about this subject (the raw id; the service looks up its keyed hash, the log never holds the id)." };
         var from = TimeOptions.Time("--from", "Only entries recorded at or after this time.");
         var until = TimeOptions.Time("--until", "Only entries recorded before this time.");
@@ -128,9 +128,9 @@ internal static class AuditCommands
                 $"the fields shown encode to those bytes (sequence {response.Entry.Sequence} included)",
                 "the fields shown do not encode to the entry's canonical bytes: the entry as shown is not the entry that was hashed");
             checks.Check(InclusionProof.Verify(response.Entry.Sequence, checkpoint.TreeSize, leaf, checkpoint.RootHash, [.. response.InclusionPath.Select(p => p.ToByteArray())]),
-                $"the inclusion proof ({response.InclusionPath.Count} hashes) leads from that leaf to the checkpoint's root {Hex(checkpoint.RootHash)}",
+                $"the inclusion proof ({Plural(response.InclusionPath.Count, "hash", "hashes")}) leads from that leaf to the checkpoint's root {Hex(checkpoint.RootHash)}",
                 $"the inclusion proof does not lead from entry {response.Entry.Sequence}'s leaf to the root of the signed checkpoint of size {checkpoint.TreeSize}: the entry is not in that log");
-            Summary(checks, $"entry {response.Entry.Sequence} is in the log of {checkpoint.TreeSize} entries that {key.Name} signed");
+            Summary(checks, $"entry {response.Entry.Sequence} is in the log of {Entries(checkpoint.TreeSize)} that {key.Name} signed");
             return checks.ExitCode;
         }));
         return entry;
@@ -156,7 +156,7 @@ internal static class AuditCommands
 
             var file = parse.GetRequiredValue(FileOption);
             await new SavedCheckpoint(key.VerifierKey, response.Checkpoint.Note, DateTimeOffset.UtcNow).WriteAsync(file, s.Cancellation);
-            checks.Note($"saved the checkpoint of {checkpoint.TreeSize} entries and the key {key.Name}+{key.KeyIdHex} to {file}");
+            checks.Note($"saved the checkpoint of {Entries(checkpoint.TreeSize)} and the key {key.Name}+{key.KeyIdHex} to {file}");
             return checks.ExitCode;
         }));
 
@@ -201,8 +201,8 @@ internal static class AuditCommands
                 return checks.ExitCode;
             }
 
-            if (!checks.Check(now.TreeSize >= old.TreeSize, $"the log grew from {old.TreeSize} to {now.TreeSize} entries",
-                $"the latest checkpoint is of {now.TreeSize} entries, fewer than the saved {old.TreeSize}: the log was cut short"))
+            if (!checks.Check(now.TreeSize >= old.TreeSize, $"the log grew from {old.TreeSize} to {Entries(now.TreeSize)}",
+                $"the latest checkpoint is of {Entries(now.TreeSize)}, fewer than the saved {old.TreeSize}: the log was cut short"))
             {
                 Summary(checks, "");
                 return checks.ExitCode;
@@ -220,13 +220,13 @@ internal static class AuditCommands
             checks.Check(consistent,
                 now.TreeSize == old.TreeSize
                     ? $"the latest checkpoint has the saved root {Hex(old.RootHash)}"
-                    : $"the consistency proof ({path.Count} hashes) shows the log of {now.TreeSize} entries extends the saved one of {old.TreeSize}, only appended to",
-                $"the logs are inconsistent: the log of {now.TreeSize} entries does not extend the saved checkpoint of {old.TreeSize} (root {Hex(old.RootHash)}); "
+                    : $"the consistency proof ({Plural(path.Count, "hash", "hashes")}) shows the log of {Entries(now.TreeSize)} extends the saved one of {old.TreeSize}, only appended to",
+                $"the logs are inconsistent: the log of {Entries(now.TreeSize)} does not extend the saved checkpoint of {old.TreeSize} (root {Hex(old.RootHash)}); "
                     + "its history was rewritten since, and both checkpoints are signed by the service's own key");
             if (consistent && parse.GetValue(update) && now.TreeSize > old.TreeSize)
             {
                 await new SavedCheckpoint(saved.VerifierKey, latest.Note, DateTimeOffset.UtcNow).WriteAsync(file, s.Cancellation);
-                checks.Note($"updated {file} to the checkpoint of {now.TreeSize} entries");
+                checks.Note($"updated {file} to the checkpoint of {Entries(now.TreeSize)}");
             }
 
             Summary(checks, $"the log of {key!.Name} only grew since the saved checkpoint");
@@ -270,8 +270,8 @@ internal static class AuditCommands
                 }
 
                 Console.WriteLine(response.Problems.Count == 0
-                    ? $"verified {response.EntriesChecked} entries and {response.CheckpointsChecked} checkpoints: root {Hex(response.RecomputedRootHash)} of {response.TreeSize} entries"
-                    : $"{response.Problems.Count} problems in {response.EntriesChecked} entries checked (the head says {response.TreeSize}) and {response.CheckpointsChecked} checkpoints");
+                    ? $"verified {Entries(response.EntriesChecked)} and {Plural(response.CheckpointsChecked, "checkpoint")}: root {Hex(response.RecomputedRootHash)} of {Entries(response.TreeSize)}"
+                    : $"{Plural(response.Problems.Count, "problem")} in {Entries(response.EntriesChecked)} checked (the head says {response.TreeSize}) and {Plural(response.CheckpointsChecked, "checkpoint")}");
             });
             return response.Problems.Count == 0 ? 0 : AuditChecks.FailedExitCode;
         }));
@@ -301,7 +301,7 @@ internal static class AuditCommands
 
         var signers = string.Join(", ", signed!.Signatures.Select(line => $"{line.KeyName}+{line.KeyId:x8}"));
         if (!checks.Check(checkpoint!.Origin == key.Name && signed.IsSignedBy(key),
-            $"{what} ({checkpoint.TreeSize} entries, root {Hex(checkpoint.RootHash)}) is signed by {key.Name}+{key.KeyIdHex}",
+            $"{what} ({Entries(checkpoint.TreeSize)}, root {Hex(checkpoint.RootHash)}) is signed by {key.Name}+{key.KeyIdHex}",
             $"{what} is not signed by the key {key.Name}+{key.KeyIdHex}: its origin is {checkpoint.Origin}, its signatures are by {signers}"))
         {
             return null;
@@ -335,6 +335,10 @@ internal static class AuditCommands
             Output.Field($"  {name}", value);
         }
     }
+
+    private static string Entries(long count) => Plural(count, "entry", "entries");
+
+    private static string Plural(long count, string one, string? many = null) => count == 1 ? $"1 {one}" : $"{count} {many ?? one + "s"}";
 
     private static string Hex(byte[] hash) => Convert.ToHexStringLower(hash);
 
