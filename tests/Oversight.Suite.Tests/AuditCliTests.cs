@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 using NSec.Cryptography;
 using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Data;
+using Oversight.Testing;
 
 namespace Oversight.Suite.Tests;
 
@@ -71,6 +72,10 @@ public sealed class AuditCliTests
         Assert.True(verifyLog.ExitCode == 0, verifyLog.Output + verifyLog.Error);
         Assert.StartsWith("verified 5 entries", verifyLog.Output, StringComparison.Ordinal);
         Assert.Equal(0, (await host.RegulatorAsync("audit", "verify-log", "--service", "consent")).ExitCode);
+
+        // Consent keeps the checkpoints Governance published (one process, one in-memory bus).
+        await Eventually.HoldsAsync(async () => (await host.RegulatorAsync("audit", "witnessed", "--service", "consent", "--origin", Origin))
+            .Output.Split('\n').Any(l => l.StartsWith($"{Origin}  5 entries", StringComparison.Ordinal)), "Consent witnessed Governance's checkpoint of 5");
     }
 
     [Fact]

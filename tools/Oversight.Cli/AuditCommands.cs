@@ -38,7 +38,7 @@ internal static class AuditCommands
     public static Command Create() =>
         new("audit", "A service's verifiable audit log: list it, prove an entry, keep a checkpoint and check the log only grew.")
         {
-            List(), Entry(), CheckpointCommand(), Verify(), VerifyLog(),
+            List(), Entry(), CheckpointCommand(), Verify(), VerifyLog(), Witnessed(),
         };
 
     private static Command List()
@@ -276,6 +276,25 @@ internal static class AuditCommands
             return response.Problems.Count == 0 ? 0 : AuditChecks.FailedExitCode;
         }));
         return verifyLog;
+    }
+
+    private static Command Witnessed()
+    {
+        var origin = new Option<string?>("--origin") { Description = "Only checkpoints of this log, such as oversight/governance." };
+        var witnessed = new Command("witnessed", "Lists the checkpoints of the other services' logs this service received and keeps (witnessing), by origin then size.")
+        {
+            ServiceOption, origin,
+        };
+        witnessed.SetAction(Audit(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.AuditLog.ListWitnessedCheckpointsAsync(
+                new ListWitnessedCheckpointsRequest { Origin = parse.GetValue(origin) ?? "", PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Checkpoints, w => Console.WriteLine(string.Join("  ",
+                w.Checkpoint.Origin, $"{Entries(w.Checkpoint.TreeSize),-12}", Hex(w.Checkpoint.RootHash), $"received {Output.Time(w.ReceiveTime)}",
+                w.SignatureVerified ? "signature verified" : "signature NOT verified (no key configured for it)"))));
+            return 0;
+        }));
+        return witnessed;
     }
 
     /// <summary>The served public key, checked to be one key (its verifier text, bytes and name agree); null when not.</summary>
