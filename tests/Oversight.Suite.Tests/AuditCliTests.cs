@@ -104,6 +104,9 @@ public sealed class AuditCliTests
         var saved = host.File("before.json");
         Assert.Equal(0, (await host.RegulatorAsync("audit", "checkpoint", "save", "--service", "governance", "--file", saved)).ExitCode);
 
+        await Eventually.HoldsAsync(async () => (await host.RegulatorAsync("audit", "witnessed", "--service", "consent", "--origin", Origin))
+            .Output.Split('\n').Any(l => l.StartsWith($"{Origin}  3 entries", StringComparison.Ordinal)), "Consent witnessed Governance's checkpoint of 3");
+
         // From entry 1 on another past, every leaf, subtree and the head recomputed, the service's own checkpoints gone.
         await host.RewriteHistoryFromAsync(1, newEntries: 4);
 
@@ -120,6 +123,11 @@ public sealed class AuditCliTests
         var held = await host.RegulatorAsync("audit", "verify-log", "--service", "governance", "--checkpoint-file", saved);
         Assert.Equal(3, held.ExitCode);
         Assert.Contains("PROBLEM CHECKPOINT_INCONSISTENT at 3:", held.Output, StringComparison.Ordinal);
+        // Without the regulator's file: the checkpoint Consent kept when Governance published it.
+        var witnessed = await host.RegulatorAsync("audit", "verify-log", "--service", "governance", "--witnessed-by", "consent");
+        Assert.Equal(3, witnessed.ExitCode);
+        Assert.Contains("consent keeps", witnessed.Output, StringComparison.Ordinal);
+        Assert.Contains("PROBLEM CHECKPOINT_INCONSISTENT at 3:", witnessed.Output, StringComparison.Ordinal);
     }
 
     [Fact]

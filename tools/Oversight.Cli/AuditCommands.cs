@@ -242,9 +242,15 @@ internal static class AuditCommands
             Description = "A saved checkpoint file whose note the service must also prove consistent with its log as stored; repeat for more.",
             AllowMultipleArgumentsPerToken = true,
         };
+        var witnessedBy = new Option<string[]>("--witnessed-by")
+        {
+            Description = "Another service (consent or governance) whose kept checkpoints of this log the service must also prove consistent with; "
+                + "it is called at its $OVERSIGHT_…_ADDRESS or default address (--address is the log's service). Repeat for more.",
+            AllowMultipleArgumentsPerToken = true,
+        }.AcceptOnlyFromAmong([.. Services.Keys]);
         var verifyLog = new Command("verify-log", "Has the service recompute its whole log from the stored bytes and report every kind of damage (the regulator).")
         {
-            ServiceOption, held,
+            ServiceOption, held, witnessedBy,
         };
         verifyLog.SetAction(Audit(async (parse, s) =>
         {
@@ -259,6 +265,19 @@ internal static class AuditCommands
                 }
 
                 request.CheckpointNotes.Add(saved.CheckpointNote);
+            }
+
+            var witnesses = parse.GetValue(witnessedBy) ?? [];
+            if (witnesses.Length > 0)
+            {
+                var origin = (await s.AuditLog.GetLogPublicKeyAsync(new GetLogPublicKeyRequest(), cancellationToken: s.Cancellation)).Origin;
+                foreach (var witness in witnesses)
+                {
+                    var kept = await WithOtherServiceAsync(parse, Services[witness], w => Session.AllPagesAsync(token => w.AuditLog.ListWitnessedCheckpointsAsync(
+                        new ListWitnessedCheckpointsRequest { Origin = origin, PageToken = token }, cancellationToken: w.Cancellation)), s.Cancellation);
+                    s.Output.Report.WriteLine($"        {witness} keeps {Plural(kept.Checkpoints.Count, "checkpoint")} of {origin}");
+                    request.CheckpointNotes.Add(kept.Checkpoints.Select(c => c.Checkpoint.Note));
+                }
             }
 
             var response = await s.AuditLog.VerifyLogAsync(request, cancellationToken: s.Cancellation);

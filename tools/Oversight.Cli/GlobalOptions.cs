@@ -125,19 +125,9 @@ internal static class GlobalOptions
 
             // Plain http:// means HTTP/2 with prior knowledge (h2c), which is what the services speak.
             using var channel = GrpcChannel.ForAddress(address);
-            CallInvoker invoker = channel.CreateCallInvoker();
-            if (BearerToken(parse) is { } token)
-            {
-                invoker = invoker.Intercept(metadata =>
-                {
-                    metadata.Add("authorization", $"Bearer {token}");
-                    return metadata;
-                });
-            }
-
             try
             {
-                return await action(parse, new Session(invoker, new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
+                return await action(parse, new Session(Invoker(channel, parse), new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
             }
             catch (RpcException exception)
             {
@@ -151,6 +141,32 @@ internal static class GlobalOptions
                 return 1;
             }
         };
+
+    /// <summary>
+    /// A second service for a command that asks two (a witness's checkpoints of the first one's log):
+    /// its address from its environment variable or default (--address is the first service's), the same token.
+    /// </summary>
+    public static async Task<T> WithOtherServiceAsync<T>(ParseResult parse, ServiceEndpoint service, Func<Session, Task<T>> action, CancellationToken cancellation)
+    {
+        var address = Environment.GetEnvironmentVariable(service.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : service.DefaultAddress;
+        using var channel = GrpcChannel.ForAddress(address);
+        return await action(new Session(Invoker(channel, parse), new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
+    }
+
+    private static CallInvoker Invoker(GrpcChannel channel, ParseResult parse)
+    {
+        CallInvoker invoker = channel.CreateCallInvoker();
+        if (BearerToken(parse) is { } token)
+        {
+            invoker = invoker.Intercept(metadata =>
+            {
+                metadata.Add("authorization", $"Bearer {token}");
+                return metadata;
+            });
+        }
+
+        return invoker;
+    }
 
     private static string? BearerToken(ParseResult parse)
     {
