@@ -45,6 +45,20 @@ public sealed partial class CliWalkthroughTests
         Assert.Contains("more: --page-token ", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_audit_walkthrough_verifies_a_log_keeps_a_checkpoint_checks_it_later_and_finds_a_subjects_entries()
+    {
+        var output = await RunSectionAsync("The audit log");
+
+        Assert.Matches(Line(@"verified 1 entry and 0 checkpoints: root [0-9a-f]{64} of 1 entry"), output);
+        Assert.Matches(Line(@"\s+saved the checkpoint of 1 entry and the key oversight/consent\+[0-9a-f]{8} to "), output);
+        Assert.Contains("verified: entry 0 is in the log of 1 entry that oversight/consent signed", output, StringComparison.Ordinal);
+        Assert.Contains("ok      the consistency proof (1 hash) shows the log of 2 entries extends the saved one of 1, only appended to", output, StringComparison.Ordinal);
+        Assert.Contains("verified: the log of oversight/consent only grew since the saved checkpoint", output, StringComparison.Ordinal);
+        Assert.Matches(Line(@"#1 .* shopwave \(platform\)  consent\.\w+  consent/\S+  succeeded  withdrawn in the app"), output);
+        Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Runs the bash blocks of one README section in one bash process (so shell variables carry from
     /// block to block) against a fresh host. A block that starts the host gives its configuration

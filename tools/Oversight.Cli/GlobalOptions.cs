@@ -15,7 +15,7 @@ internal static class GlobalOptions
     {
         Description = "The service the command calls. Default: for consent, registry and receipts, $OVERSIGHT_CONSENT_ADDRESS or "
             + ServiceEndpoint.Consent.DefaultAddress + "; for the governance commands, $OVERSIGHT_GOVERNANCE_ADDRESS or "
-            + ServiceEndpoint.Governance.DefaultAddress + ".",
+            + ServiceEndpoint.Governance.DefaultAddress + "; for audit, that of the service --service names.",
         Recursive = true,
     };
 
@@ -101,8 +101,20 @@ internal static class GlobalOptions
     /// turns a failed call into an error message and exit code 1.
     /// </summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Remote(ServiceEndpoint service, Func<ParseResult, Session, Task> action) =>
+        Remote(_ => service, async (parse, session) =>
+        {
+            await action(parse, session);
+            return 0;
+        });
+
+    /// <summary>
+    /// As above, for a command that picks its service from its own options (audit's --service) and
+    /// decides its exit code itself (a verification that found a problem is not a failed call).
+    /// </summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Remote(Func<ParseResult, ServiceEndpoint> chooseService, Func<ParseResult, Session, Task<int>> action) =>
         async (parse, cancellation) =>
         {
+            var service = chooseService(parse);
             var address = parse.GetValue(Address)
                 ?? (Environment.GetEnvironmentVariable(service.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : service.DefaultAddress);
             if (!Uri.TryCreate(address, UriKind.Absolute, out _))
@@ -113,20 +125,9 @@ internal static class GlobalOptions
 
             // Plain http:// means HTTP/2 with prior knowledge (h2c), which is what the services speak.
             using var channel = GrpcChannel.ForAddress(address);
-            CallInvoker invoker = channel.CreateCallInvoker();
-            if (BearerToken(parse) is { } token)
-            {
-                invoker = invoker.Intercept(metadata =>
-                {
-                    metadata.Add("authorization", $"Bearer {token}");
-                    return metadata;
-                });
-            }
-
             try
             {
-                await action(parse, new Session(invoker, new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
-                return 0;
+                return await action(parse, new Session(Invoker(channel, parse), new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
             }
             catch (RpcException exception)
             {
@@ -140,6 +141,32 @@ internal static class GlobalOptions
                 return 1;
             }
         };
+
+    /// <summary>
+    /// A second service for a command that asks two (a witness's checkpoints of the first one's log):
+    /// its address from its environment variable or default (--address is the first service's), the same token.
+    /// </summary>
+    public static async Task<T> WithOtherServiceAsync<T>(ParseResult parse, ServiceEndpoint service, Func<Session, Task<T>> action, CancellationToken cancellation)
+    {
+        var address = Environment.GetEnvironmentVariable(service.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : service.DefaultAddress;
+        using var channel = GrpcChannel.ForAddress(address);
+        return await action(new Session(Invoker(channel, parse), new Output(parse.GetValue(Json), parse.GetValue(Quiet)), cancellation));
+    }
+
+    private static CallInvoker Invoker(GrpcChannel channel, ParseResult parse)
+    {
+        CallInvoker invoker = channel.CreateCallInvoker();
+        if (BearerToken(parse) is { } token)
+        {
+            invoker = invoker.Intercept(metadata =>
+            {
+                metadata.Add("authorization", $"Bearer {token}");
+                return metadata;
+            });
+        }
+
+        return invoker;
+    }
 
     private static string? BearerToken(ParseResult parse)
     {

@@ -11,7 +11,8 @@ namespace Oversight.Cli;
 
 /// <summary>
 /// The Governance command trees: organisations, the venture's shares, transfers, proposals,
-/// executives, alliances, the regulator's orders (mandates, the exchange freeze) and the audit.
+/// executives, alliances, and the regulator's orders (mandates, the exchange freeze). The audit
+/// log is AuditCommands' (audit list --service governance).
 /// Every one calls the Governance service (port 5102 by default).
 /// </summary>
 internal static class GovernanceCommands
@@ -19,7 +20,7 @@ internal static class GovernanceCommands
     private static readonly Option<string?> RequestIdOption = new("--request-id") { Description = "Idempotency key; reuse it to retry safely. Default: a new GUID." };
 
     public static IEnumerable<Command> Create() =>
-        [Organisations(), Venture(), Transfers(), CapitalChanges(), Proposals(), Executives(), Alliances(), Mandates(), Exchange(), Audit()];
+        [Organisations(), Venture(), Transfers(), CapitalChanges(), Proposals(), Executives(), Alliances(), Mandates(), Exchange()];
 
     private static Command Organisations()
     {
@@ -457,35 +458,6 @@ internal static class GovernanceCommands
         }));
 
         return new Command("exchange", "The regulator's freeze of the whole exchange (Governance).") { freeze, unfreeze, status };
-    }
-
-    private static Command Audit()
-    {
-        var pageSize = new Option<int>("--page-size") { Description = "Entries per page, 1 to 500 (the server's default, 50, when unset)." };
-        var pageToken = new Option<string?>("--page-token") { Description = "The page after the one that printed this token." };
-        var governance = new Command("governance", "Lists the governance audit log's entries with their actors, oldest first, one page at a time (the regulator).")
-        {
-            pageSize, pageToken,
-        };
-        governance.SetAction(Governance(async (parse, s) =>
-        {
-            // One page, not all: the audit only grows.
-            var response = await s.AuditLog.ListEntriesAsync(new Oversight.Audit.V1.ListEntriesRequest
-            {
-                PageSize = parse.GetValue(pageSize),
-                PageToken = parse.GetValue(pageToken) ?? "",
-            }, cancellationToken: s.Cancellation);
-            s.Output.Print(response, () =>
-            {
-                Output.Lines(response.Entries, GovernanceOutput.AuditLine);
-                if (response.NextPageToken.Length > 0)
-                {
-                    Console.WriteLine($"more: --page-token {response.NextPageToken}");
-                }
-            });
-        }));
-
-        return new Command("audit", "The append-only audits.") { governance };
     }
 
     private static Func<ParseResult, CancellationToken, Task<int>> Governance(Func<ParseResult, Session, Task> action) =>

@@ -214,9 +214,6 @@ internal static class GovernanceOutput
         }
     }
 
-    public static void AuditLine(Oversight.Audit.V1.AuditEntry entry) =>
-        Console.WriteLine($"#{entry.Sequence,-5} {Time(entry.RecordTime)}  {entry.ActorId} ({entry.ActorKind})  {entry.Action}  {entry.Resource}  {entry.Outcome}  {entry.Reason}".TrimEnd());
-
     private static string Action(ProposalAction action) => action.KindCase switch
     {
         ProposalAction.KindOneofCase.PlainResolution => $"resolution: {action.PlainResolution.Text}",

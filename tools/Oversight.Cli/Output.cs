@@ -15,6 +15,9 @@ internal sealed class Output(bool json, bool quiet)
     // Default values too, so a script sees "state": "CONSENT_STATE_ACTIVE" rather than a missing key.
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());
 
+    /// <summary>Where a command's own report goes (a verification's checks): stderr under --json, so stdout stays one JSON document.</summary>
+    public TextWriter Report => json ? Console.Error : Console.Out;
+
     public void Print(IMessage response, Action text)
     {
         if (json)

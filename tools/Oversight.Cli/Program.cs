@@ -5,7 +5,8 @@ using static Oversight.Cli.GlobalOptions;
 
 // oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json | --quiet] <command>
 //   token | consent … | registry purposes|categories|mandates | receipts keys
-//   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate … | exchange … | audit governance
+//   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate … | exchange …
+//   audit list|entry|checkpoint save|verify|verify-log --service consent|governance
 
 var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent and Governance services.");
 foreach (var option in GlobalOptions.All)
@@ -89,6 +90,7 @@ root.Subcommands.Add(ConsentCommands.Create());
 root.Subcommands.Add(new Command("registry", "The vocabularies consents are written in.") { purposes, categories, mandates });
 root.Subcommands.Add(new Command("receipts", "Receipt verification keys.") { keys });
 GovernanceCommands.Create().ToList().ForEach(root.Subcommands.Add);
+root.Subcommands.Add(AuditCommands.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
