@@ -159,6 +159,34 @@ public sealed class TamperTests
         Assert.Null(await log.Verifier.CheckCheckpointAsync(checkpoint.Note, Cancel));
     }
 
+    /// <summary>
+    /// A rotated signing key: the checkpoints signed before it verify once the old verifier key is
+    /// configured as a previous key of the same log, and only then (a key of another name never does).
+    /// </summary>
+    [Fact]
+    public async Task Checkpoints_signed_before_a_key_rotation_verify_with_the_previous_key_configured()
+    {
+        await using var log = await TestLog.CreateAsync();
+        await log.AppendAsync(5);
+        await log.Signer.SignAsync(Cancel);
+
+        using var newKey = TestLog.NewKey();
+        var rotated = new CheckpointSigner(log.Database, newKey, TestLog.Origin, log.Time);
+        await log.AppendAsync(3, first: 5);
+        await rotated.SignAsync(Cancel);
+
+        var forgetful = new AuditLogVerifier(log.Database, rotated.PublicKey);
+        Assert.Equal(5, Single(await forgetful.VerifyAsync([], Cancel), AuditLogProblemKind.CheckpointBadSignature).Position);
+
+        var remembering = new AuditLogVerifier(log.Database, rotated.PublicKey, previousKeys: [log.Signer.PublicKey]);
+        var report = await remembering.VerifyAsync([], Cancel);
+        Assert.Empty(report.Problems);
+        Assert.Equal(2, report.CheckpointsChecked);
+
+        var stranger = new AuditLogVerifier(log.Database, rotated.PublicKey, previousKeys: [NoteKey.Of("oversight.test/other", log.Key)]);
+        Assert.Equal(5, Single(await stranger.VerifyAsync([], Cancel), AuditLogProblemKind.CheckpointBadSignature).Position);
+    }
+
     private static AuditLogProblem Single(AuditLogReport report, AuditLogProblemKind kind)
     {
         Assert.False(report.Intact);

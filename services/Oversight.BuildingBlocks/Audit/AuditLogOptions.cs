@@ -20,4 +20,11 @@ public sealed class AuditLogOptions
 
     /// <summary>The other services' log verifier keys (C2SP "name+id+key"), to verify the checkpoints they publish.</summary>
     public List<string> PeerVerifierKeys { get; set; } = [];
+
+    /// <summary>
+    /// The verifier keys (C2SP "name+id+key") this log signed with before its signing key was rotated,
+    /// so the checkpoints signed then still verify. The first checkpoint under the new key is signed
+    /// when the log next grows.
+    /// </summary>
+    public List<string> PreviousVerifierKeys { get; set; } = [];
 }

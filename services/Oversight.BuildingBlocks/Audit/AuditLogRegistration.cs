@@ -36,6 +36,8 @@ public static class AuditLogRegistration
         var peers = options.PeerVerifierKeys.Select(text => NoteKey.ParseVerifierKey(text)
             ?? throw new InvalidOperationException($"{section.Path}:PeerVerifierKeys holds '{text}', which is not a C2SP Ed25519 verifier key.")).ToList();
 
+        var previous = options.PreviousVerifierKeys.Select(text => NoteKey.ParseVerifierKey(text) is { } parsed && parsed.Name == origin ? parsed
+            : throw new InvalidOperationException($"{section.Path}:PreviousVerifierKeys holds '{text}', which is not a C2SP Ed25519 verifier key named '{origin}'.")).ToList();
         builder.Services.AddSingleton(provider =>
         {
             var database = provider.GetRequiredService<TDatabase>();
@@ -47,7 +49,8 @@ public static class AuditLogRegistration
                 // The logs of modules in this same process are known peers too (the embedded default).
                 new WitnessedCheckpoints(database, origin,
                     peers.Concat(provider.GetServices<AuditLogIdentity>().Where(p => p.Origin != origin).Select(p => p.VerifierKey)), time),
-                subjects);
+                subjects,
+                previous);
         });
         builder.Services.TryAddSingleton<AuditLogRoutes>();
         builder.Services.AddSingleton(new AuditLogIdentity(origin, NoteKey.Of(origin, key)));

@@ -36,7 +36,7 @@ public sealed record AuditLogReport(long TreeSize, long EntriesChecked, byte[] R
 /// one, and every checkpoint — those this log signed and those others hold — compared with the root
 /// recomputed at its size. It names the first entry problem of each kind and every checkpoint problem.
 /// </summary>
-public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 1000)
+public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 1000, IReadOnlyList<NoteKey>? previousKeys = null)
 {
     /// <summary>
     /// Checks one checkpoint of this log (one a witness holds) against the stored tree: this log's
@@ -244,9 +244,13 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
     }
 
     private Checkpoint? Signed(string note) =>
-        SignedNote.Parse(note) is { } signed && signed.IsSignedBy(logKey) && Checkpoint.Parse(signed.Text) is { } checkpoint && checkpoint.Origin == logKey.Name
+        SignedNote.Parse(note) is { } signed && SignedByThisLog(signed) && Checkpoint.Parse(signed.Text) is { } checkpoint && checkpoint.Origin == logKey.Name
             ? checkpoint
             : null;
+
+    /// <summary>By the log's key, or by a key it signed with before a rotation (same name: the origin).</summary>
+    private bool SignedByThisLog(SignedNote signed) =>
+        signed.IsSignedBy(logKey) || (previousKeys ?? []).Any(key => key.Name == logKey.Name && signed.IsSignedBy(key));
 
     private static byte[] Fold(List<(int Level, byte[] Hash)> stack)
     {

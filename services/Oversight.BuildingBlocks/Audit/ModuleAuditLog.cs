@@ -9,7 +9,8 @@ namespace Oversight.BuildingBlocks.Audit;
 /// <see cref="Witness"/>, and check it with <see cref="Verifier"/>.
 /// </summary>
 public sealed class ModuleAuditLog<TDatabase>(
-    TDatabase database, AuditLog log, CheckpointSigner signer, WitnessedCheckpoints witness, SubjectReference subjects)
+    TDatabase database, AuditLog log, CheckpointSigner signer, WitnessedCheckpoints witness, SubjectReference subjects,
+    IReadOnlyList<NoteKey>? previousKeys = null)
     where TDatabase : ModuleDatabase
 {
     public TDatabase Database => database;
@@ -22,7 +23,7 @@ public sealed class ModuleAuditLog<TDatabase>(
 
     public WitnessedCheckpoints Witness => witness;
 
-    public AuditLogVerifier Verifier { get; } = new(database, signer.PublicKey);
+    public AuditLogVerifier Verifier { get; } = new(database, signer.PublicKey, previousKeys: previousKeys);
 
     public SubjectReference Subjects => subjects;
 }
