@@ -37,7 +37,11 @@ public sealed class BenchmarkServer : IAsyncDisposable
 
     public TokenIssuer Tokens => _app.Services.GetRequiredService<TokenIssuer>();
 
-    public static async Task<BenchmarkServer> StartAsync()
+    /// <summary>The host's services, for what a scenario does in process (the audit log, its database).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="extraSettings">Configuration on top of the defaults (the audit suite sets its checkpoint interval).</param>
+    public static async Task<BenchmarkServer> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-benchmark", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
@@ -49,6 +53,11 @@ public sealed class BenchmarkServer : IAsyncDisposable
             settings[$"Oversight:Consent:SeedOrganisations:{i}:Kind"] = seeds[i].Kind;
             settings[$"Oversight:Consent:SeedOrganisations:{i}:Name"] = seeds[i].Id;
             settings[$"Oversight:Consent:SeedOrganisations:{i}:Jurisdiction"] = "CN";
+        }
+
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
         }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
