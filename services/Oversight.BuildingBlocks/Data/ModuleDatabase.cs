@@ -29,6 +29,7 @@ public sealed class DatabaseOptions
 public abstract class ModuleDatabase
 {
     private volatile bool _ready;
+    private readonly int _busyTimeoutMs;
 
     protected ModuleDatabase(string module, DatabaseOptions options)
     {
@@ -39,6 +40,7 @@ public abstract class ModuleDatabase
 
         Module = module;
         Dialect = SqlDialect.For(options.Provider);
+        _busyTimeoutMs = (int)Math.Clamp(options.BusyTimeout.TotalMilliseconds, 1, int.MaxValue);
         ConnectionString = options.Provider == DatabaseProvider.Sqlite
             ? NormaliseSqlite(options.ConnectionString, options.BusyTimeout)
             : options.ConnectionString;
@@ -84,11 +86,21 @@ public abstract class ModuleDatabase
 
     public Task<DbConnection> OpenUnpooledAsync(CancellationToken cancellationToken) => OpenAsync(CreateUnpooledConnection(), cancellationToken);
 
-    private static async Task<DbConnection> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
+    private async Task<DbConnection> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         try
         {
             await connection.OpenAsync(cancellationToken);
+            if (connection is SqliteConnection)
+            {
+                // SQLite's own busy handler waits for a writer in steps of a few milliseconds; without it
+                // Microsoft.Data.Sqlite retries a busy statement only every 150 ms, and a write that meets
+                // another (the outbox relay's, say) waits that long.
+                await using var pragma = connection.CreateCommand();
+                pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs};";
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             return connection;
         }
         catch
