@@ -86,21 +86,11 @@ public abstract class ModuleDatabase
 
     public Task<DbConnection> OpenUnpooledAsync(CancellationToken cancellationToken) => OpenAsync(CreateUnpooledConnection(), cancellationToken);
 
-    private async Task<DbConnection> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
+    private static async Task<DbConnection> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         try
         {
             await connection.OpenAsync(cancellationToken);
-            if (connection is SqliteConnection)
-            {
-                // SQLite's own busy handler waits for a writer in steps of a few milliseconds; without it
-                // Microsoft.Data.Sqlite retries a busy statement only every 150 ms, and a write that meets
-                // another (the outbox relay's, say) waits that long.
-                await using var pragma = connection.CreateCommand();
-                pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs};";
-                await pragma.ExecuteNonQueryAsync(cancellationToken);
-            }
-
             return connection;
         }
         catch
@@ -116,6 +106,17 @@ public abstract class ModuleDatabase
         var connection = await OpenAsync(cancellationToken);
         try
         {
+            if (connection is SqliteConnection)
+            {
+                // Writers only (a WAL reader never waits for one): SQLite's own busy handler waits for
+                // the other writer in steps of a few milliseconds, where Microsoft.Data.Sqlite alone
+                // retries a busy statement every 150 ms, and a write that met another (the outbox
+                // relay's, say) waited that long.
+                await using var pragma = connection.CreateCommand();
+                pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs};";
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             return new DbSession(this, connection, transaction, cancellationToken);
         }
