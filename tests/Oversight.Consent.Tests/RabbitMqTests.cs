@@ -246,7 +246,8 @@ public sealed class RabbitMqTests
         const string errorQueue = "consent-organisation-registered_error";
         var faultedBefore = await RealInfrastructure.QueueDepthAsync(broker, errorQueue);
         var run = Guid.NewGuid().ToString("N")[..8];
-        var events = Enumerable.Range(0, 400).Select(i => new Oversight.Contracts.Governance.OrganisationRegistered
+        // Enough that the backlog outlasts the stop on a fast machine too, published all at once.
+        var events = Enumerable.Range(0, 2000).Select(i => new Oversight.Contracts.Governance.OrganisationRegistered
         {
             EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Governance, Version = 1,
             OrganisationId = $"stop-{run}-{i}", Kind = "platform", Name = $"Stop {i}", Jurisdiction = "CN",
@@ -254,10 +255,7 @@ public sealed class RabbitMqTests
 
         var first = await StartAsync(broker, data);
         await WaitForConsumersAsync(first);
-        foreach (var message in events)
-        {
-            await first.PublishAsync(message);
-        }
+        await Task.WhenAll(events.Select(first.PublishAsync));
 
         await ConsentTestHost.EventuallyAsync(async () => await ScalarAsync(first, $"SELECT COUNT(*) FROM known_organisation WHERE id LIKE 'stop-{run}-%'") > 20,
             "some of the backlog is consumed");
