@@ -14,22 +14,49 @@ public static class MerkleHashing
     /// <summary>MTH({}) = SHA-256 of nothing.</summary>
     public static byte[] EmptyRoot() => SHA256.HashData([]);
 
+    // One reusable hash per thread: a one-shot SHA256.HashData sets up a new digest context on every
+    // call, which costs more than hashing a node's 65 bytes (docs/benchmarks.md, "Audit log").
+    [ThreadStatic]
+    private static IncrementalHash? t_sha256;
+
+    private static readonly byte[] LeafPrefix = [0];
+    private static readonly byte[] NodePrefix = [1];
+
+    private static IncrementalHash Sha256 => t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
     /// <summary>MTH({d}) = SHA-256(0x00 || d).</summary>
     public static byte[] HashLeaf(ReadOnlySpan<byte> entry)
     {
-        var buffer = new byte[entry.Length + 1];
-        entry.CopyTo(buffer.AsSpan(1));
-        return SHA256.HashData(buffer);
+        var hash = new byte[HashSize];
+        HashLeaf(entry, hash);
+        return hash;
+    }
+
+    /// <summary>The same into <paramref name="destination"/> (32 bytes), allocating nothing.</summary>
+    public static void HashLeaf(ReadOnlySpan<byte> entry, Span<byte> destination)
+    {
+        var sha256 = Sha256;
+        sha256.AppendData(LeafPrefix);
+        sha256.AppendData(entry);
+        sha256.GetHashAndReset(destination);
     }
 
     /// <summary>SHA-256(0x01 || left || right).</summary>
     public static byte[] HashChildren(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
     {
-        Span<byte> buffer = stackalloc byte[1 + left.Length + right.Length];
-        buffer[0] = 1;
-        left.CopyTo(buffer[1..]);
-        right.CopyTo(buffer[(1 + left.Length)..]);
-        return SHA256.HashData(buffer);
+        var hash = new byte[HashSize];
+        HashChildren(left, right, hash);
+        return hash;
+    }
+
+    /// <summary>The same into <paramref name="destination"/> (32 bytes; it may be one of the inputs).</summary>
+    public static void HashChildren(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> destination)
+    {
+        var sha256 = Sha256;
+        sha256.AppendData(NodePrefix);
+        sha256.AppendData(left);
+        sha256.AppendData(right);
+        sha256.GetHashAndReset(destination);
     }
 
     /// <summary>The largest power of two strictly below <paramref name="n"/> (n &gt; 1): where RFC 9162 splits a tree.</summary>
