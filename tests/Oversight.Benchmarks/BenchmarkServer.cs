@@ -9,6 +9,7 @@ using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Benchmarks.V1;
 using Oversight.Consent;
+using Oversight.Consent.Application;
 
 namespace Oversight.Benchmarks;
 
@@ -69,6 +70,8 @@ public sealed class BenchmarkServer : IAsyncDisposable
         // After the defaults, which add the console logger: a log line per request would be measured too.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddConsentModule(dataDirectory);
+        builder.Services.AddSingleton<SwitchableConsentAudit>();
+        builder.Services.AddSingleton<ConsentAudit>(services => services.GetRequiredService<SwitchableConsentAudit>());
         builder.Services.AddOversightBus(builder.Configuration);
 
         var app = builder.Build();

@@ -31,7 +31,7 @@ public sealed class TestLog : IAsyncDisposable
         Log = new AuditLog(Subjects, Time);
         Reader = new AuditLogReader(database);
         Signer = new CheckpointSigner(database, key, origin, Time);
-        Verifier = new AuditLogVerifier(database, Signer.PublicKey, pageSize: 7);
+        Verifier = new BothReadPaths(new AuditLogVerifier(database, Signer.PublicKey, pageSize: 7), new AuditLogVerifier(database, Signer.PublicKey, 7, throughAdoNet: true));
         Witness = new WitnessedCheckpoints(database, origin, [], Time);
     }
 
@@ -42,7 +42,7 @@ public sealed class TestLog : IAsyncDisposable
     public AuditLog Log { get; }
     public AuditLogReader Reader { get; }
     public CheckpointSigner Signer { get; }
-    public AuditLogVerifier Verifier { get; }
+    public BothReadPaths Verifier { get; }
     public WitnessedCheckpoints Witness { get; }
 
     public static Task<TestLog> CreateAsync(string origin = Origin)
@@ -110,4 +110,24 @@ public sealed class TestLog : IAsyncDisposable
 
         await Task.CompletedTask;
     }
+}
+
+/// <summary>
+/// The verifier twice over the same log: through SQLite's own API (the embedded default) and through
+/// ADO.NET (the path SQL Server takes). Every tamper test then holds for both, and they must agree.
+/// </summary>
+public sealed class BothReadPaths(AuditLogVerifier sqlite, AuditLogVerifier adoNet)
+{
+    public async Task<AuditLogReport> VerifyAsync(IEnumerable<string> heldNotes, CancellationToken cancellationToken)
+    {
+        var notes = heldNotes.ToList();
+        var report = await sqlite.VerifyAsync(notes, cancellationToken);
+        var other = await adoNet.VerifyAsync(notes, cancellationToken);
+        Assert.Equal(report.Problems, other.Problems);
+        Assert.Equal((report.TreeSize, report.EntriesChecked, report.CheckpointsChecked), (other.TreeSize, other.EntriesChecked, other.CheckpointsChecked));
+        Assert.Equal(report.RecomputedRoot, other.RecomputedRoot);
+        return report;
+    }
+
+    public Task<AuditLogProblem?> CheckCheckpointAsync(string note, CancellationToken cancellationToken) => sqlite.CheckCheckpointAsync(note, cancellationToken);
 }

@@ -57,8 +57,10 @@ public sealed class AuditCliTests
         Assert.Contains("verified: entry 2 is in the log of 4 entries that oversight/governance signed", entry.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("FAILED", entry.Output, StringComparison.Ordinal);
 
-        var atFour = await host.RegulatorAsync("audit", "entry", "0", "--tree-size", "4", "--service", "governance");
+        var atFour = await host.RegulatorAsync("audit", "entry", "0", "--tree-size", "4", "--service", "governance", "--file", saved);
         Assert.True(atFour.ExitCode == 0, atFour.Output);
+        Assert.Contains($"ok      the saved key {Origin}+", atFour.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("as served", atFour.Output, StringComparison.Ordinal);
 
         await host.RegisterAsync("chatterbox");
         var verify = await host.RegulatorAsync("audit", "verify", "--service", "governance", "--file", saved, "--update");
@@ -154,6 +156,13 @@ public sealed class AuditCliTests
             Assert.Contains($"FAILED  the latest checkpoint is not signed by the key {Origin}+{savedKey}: its origin is {Origin}, its signatures are by {Origin}+{otherKeyId}",
                 verify.Output, StringComparison.Ordinal);
             Assert.Contains($"the service now serves the key {Origin}+{otherKeyId}; the saved key is {Origin}+{savedKey}", verify.Output, StringComparison.Ordinal);
+
+            // An entry proved against the served key passes; against the saved one, the new key is caught.
+            Assert.Equal(0, (await host.RegulatorAsync("audit", "entry", "0", "--service", "governance")).ExitCode);
+            var entry = await host.RegulatorAsync("audit", "entry", "0", "--service", "governance", "--file", saved);
+            Assert.Equal(3, entry.ExitCode);
+            Assert.Contains($"ok      the saved key {Origin}+{savedKey}", entry.Output, StringComparison.Ordinal);
+            Assert.Contains($"FAILED  the checkpoint is not signed by the key {Origin}+{savedKey}", entry.Output, StringComparison.Ordinal);
         }
     }
 

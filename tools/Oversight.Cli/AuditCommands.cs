@@ -86,14 +86,18 @@ internal static class AuditCommands
     {
         var sequence = new Argument<long>("sequence") { Description = "The entry's sequence number (the #N of audit list)." };
         var treeSize = new Option<long?>("--tree-size") { Description = "Prove it in the signed checkpoint of this size (one signed earlier). Default: the latest checkpoint." };
+        var savedKey = new Option<string?>("--file")
+        {
+            Description = "Check the checkpoint's signature with the key saved in this file (by audit checkpoint save), not the one the service serves now.",
+        };
         var entry = new Command("entry", "Fetches one entry with its inclusion proof and checkpoint, and verifies them here with the log's public key.")
         {
-            ServiceOption, sequence, treeSize,
+            ServiceOption, sequence, treeSize, savedKey,
         };
         entry.SetAction(Audit(async (parse, s) =>
         {
             var checks = new AuditChecks(s.Output.Report);
-            var key = await ServedKeyAsync(s, checks);
+            var key = parse.GetValue(savedKey) is { } file ? (await SavedAsync(file, checks, s.Cancellation))?.Key : await ServedKeyAsync(s, checks);
             var requestedSize = parse.GetValue(treeSize);
             var response = await s.AuditLog.GetEntryAsync(
                 new GetEntryRequest { Sequence = parse.GetValue(sequence), TreeSize = requestedSize ?? 0 }, cancellationToken: s.Cancellation);
@@ -174,29 +178,17 @@ internal static class AuditCommands
         {
             var checks = new AuditChecks(s.Output.Report);
             var file = parse.GetRequiredValue(FileOption);
-            var (saved, problem) = await SavedCheckpoint.ReadAsync(file, s.Cancellation);
-            if (!checks.Require(saved is not null, problem ?? ""))
-            {
-                return checks.ExitCode;
-            }
-
-            var key = NoteKey.ParseVerifierKey(saved!.VerifierKey);
-            if (!checks.Check(key is not null, $"the saved key {key?.Name}+{key?.KeyIdHex}", $"the saved verifier_key '{saved.VerifierKey}' is not a C2SP Ed25519 verifier key"))
-            {
-                return checks.ExitCode;
-            }
-
-            if (SignedCheckpoint(saved.CheckpointNote, key!, checks, $"the checkpoint saved {saved.SavedTime:u}") is not { } old)
+            if (await SavedAsync(file, checks, s.Cancellation) is not var (saved, key, old))
             {
                 return checks.ExitCode;
             }
 
             var latest = (await s.AuditLog.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: s.Cancellation)).Checkpoint;
-            if (SignedCheckpoint(latest.Note, key!, checks, "the latest checkpoint") is not { } now)
+            if (SignedCheckpoint(latest.Note, key, checks, "the latest checkpoint") is not { } now)
             {
                 // Say whose key it is then: a rotated key is for the operator to explain, a forged one is evidence.
                 var served = await s.AuditLog.GetLogPublicKeyAsync(new GetLogPublicKeyRequest(), cancellationToken: s.Cancellation);
-                checks.Note($"the service now serves the key {served.KeyName}+{served.KeyId}; the saved key is {key!.Name}+{key.KeyIdHex}");
+                checks.Note($"the service now serves the key {served.KeyName}+{served.KeyId}; the saved key is {key.Name}+{key.KeyIdHex}");
                 Summary(checks, "");
                 return checks.ExitCode;
             }
@@ -229,7 +221,7 @@ internal static class AuditCommands
                 checks.Note($"updated {file} to the checkpoint of {Entries(now.TreeSize)}");
             }
 
-            Summary(checks, $"the log of {key!.Name} only grew since the saved checkpoint");
+            Summary(checks, $"the log of {key.Name} only grew since the saved checkpoint");
             return checks.ExitCode;
         }));
         return verify;
@@ -325,6 +317,27 @@ internal static class AuditCommands
         checks.Check(agrees, $"the log's public key, as served: {served.VerifierKey}",
             $"the served key '{served.VerifierKey}' is not one C2SP Ed25519 verifier key agreeing with its key_name and public_key");
         return agrees ? key : null;
+    }
+
+    /// <summary>
+    /// A checkpoint file, its key and its checkpoint, once that checkpoint verifies with that key (a
+    /// file whose own note does not is not one to trust); null (a failed check) otherwise.
+    /// </summary>
+    private static async Task<(SavedCheckpoint File, NoteKey Key, Checkpoint Checkpoint)?> SavedAsync(string file, AuditChecks checks, CancellationToken cancellationToken)
+    {
+        var (saved, problem) = await SavedCheckpoint.ReadAsync(file, cancellationToken);
+        if (!checks.Require(saved is not null, problem ?? ""))
+        {
+            return null;
+        }
+
+        var key = NoteKey.ParseVerifierKey(saved!.VerifierKey);
+        if (!checks.Check(key is not null, $"the saved key {key?.Name}+{key?.KeyIdHex}", $"the saved verifier_key '{saved.VerifierKey}' is not a C2SP Ed25519 verifier key"))
+        {
+            return null;
+        }
+
+        return SignedCheckpoint(saved.CheckpointNote, key!, checks, $"the checkpoint saved {saved.SavedTime:u}") is { } checkpoint ? (saved, key!, checkpoint) : null;
     }
 
     /// <summary>The checkpoint a signed note carries, once its signature by <paramref name="key"/> has been checked; null (a failed check) otherwise.</summary>

@@ -1,3 +1,5 @@
+using System.Data.Common;
+using System.Threading.Channels;
 using Dapper;
 using Oversight.BuildingBlocks.Data;
 
@@ -36,8 +38,17 @@ public sealed record AuditLogReport(long TreeSize, long EntriesChecked, byte[] R
 /// one, and every checkpoint — those this log signed and those others hold — compared with the root
 /// recomputed at its size. It names the first entry problem of each kind and every checkpoint problem.
 /// </summary>
-public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 1000, IReadOnlyList<NoteKey>? previousKeys = null)
+public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize = 4096, IReadOnlyList<NoteKey>? previousKeys = null)
 {
+    /// <summary>For tests: read SQLite through ADO.NET, the path SQL Server takes, instead of SQLite's own API.</summary>
+    internal AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize, bool throughAdoNet)
+        : this(database, logKey, pageSize)
+    {
+        this.throughAdoNet = throughAdoNet;
+    }
+
+    private readonly bool throughAdoNet;
+
     /// <summary>
     /// Checks one checkpoint of this log (one a witness holds) against the stored tree: this log's
     /// signature, and the root at its size. O(log n) reads; null when consistent.
@@ -98,60 +109,59 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
             }
         }
 
-        CheckTargetsAt(0);
-        var after = -1L;
-        while (true)
+        // Reading (the database, and the columns checked against the bytes) runs one page ahead of
+        // the folding (the hashes), each on its own thread: the two cost about the same per entry.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pages = Channel.CreateBounded<Page>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var reading = Task.Run(() => ReadPagesAsync(connection, size, pages.Writer, stop.Token), stop.Token);
+        try
         {
-            var page = (await connection.QueryAsync<AuditLogReader.EntryRow>(new CommandDefinition(
-                AuditSql.EntriesAfter(database.Dialect), new { After = after, Limit = pageSize }, cancellationToken: cancellationToken))).ToList();
-            var rows = page.TakeWhile(r => r.Sequence < size).ToList(); // entries appended since the head was read are not ours to judge
-            if (rows.Count == 0)
+            CheckTargetsAt(0);
+            await foreach (var page in pages.Reader.ReadAllAsync(cancellationToken))
             {
-                break;
-            }
-
-            var stored = await StoredNodesAsync(connection, position, position + rows.Count, cancellationToken);
-            foreach (var row in rows)
-            {
-                if (row.Sequence != position)
+                foreach (var row in page.Rows)
                 {
-                    First(AuditLogProblemKind.Gap, position, $"entries {position} to {row.Sequence - 1} are missing");
-                }
-
-                if (!CanonicalEntry.Encode(row.ToEntry()).AsSpan().SequenceEqual(row.Canonical))
-                {
-                    First(AuditLogProblemKind.EntryBytesMismatch, row.Sequence, $"entry {row.Sequence}: its columns do not encode to its stored bytes");
-                }
-
-                var leaf = MerkleHashing.HashLeaf(row.Canonical);
-                if (!leaf.AsSpan().SequenceEqual(row.LeafHash))
-                {
-                    First(AuditLogProblemKind.EntryHashMismatch, row.Sequence, $"entry {row.Sequence}: its stored bytes do not hash to its stored leaf hash");
-                }
-
-                stack.Add((0, leaf));
-                position++;
-                while (stack.Count >= 2 && stack[^1].Level == stack[^2].Level)
-                {
-                    var level = stack[^1].Level + 1;
-                    var hash = MerkleHashing.HashChildren(stack[^2].Hash, stack[^1].Hash);
-                    stack.RemoveRange(stack.Count - 2, 2);
-                    stack.Add((level, hash));
-                    var index = (position >> level) - 1;
-                    if (!stored.TryGetValue((level, index), out var kept) || !kept.AsSpan().SequenceEqual(hash))
+                    if (row.Sequence != position)
                     {
-                        First(AuditLogProblemKind.SubtreeMismatch, index, $"subtree ({level}, {index}) is {(kept is null ? "missing" : "not the hash of its entries")}");
+                        First(AuditLogProblemKind.Gap, position, $"entries {position} to {row.Sequence - 1} are missing");
                     }
+
+                    if (!row.ColumnsMatch)
+                    {
+                        First(AuditLogProblemKind.EntryBytesMismatch, row.Sequence, $"entry {row.Sequence}: its columns do not encode to its stored bytes");
+                    }
+
+                    var leaf = new byte[MerkleHashing.HashSize];
+                    MerkleHashing.HashLeaf(row.Canonical, leaf);
+                    if (!leaf.AsSpan().SequenceEqual(row.LeafHash))
+                    {
+                        First(AuditLogProblemKind.EntryHashMismatch, row.Sequence, $"entry {row.Sequence}: its stored bytes do not hash to its stored leaf hash");
+                    }
+
+                    stack.Add((0, leaf));
+                    position++;
+                    while (stack.Count >= 2 && stack[^1].Level == stack[^2].Level)
+                    {
+                        var level = stack[^1].Level + 1;
+                        var hash = stack[^2].Hash;
+                        MerkleHashing.HashChildren(hash, stack[^1].Hash, hash);
+                        stack.RemoveAt(stack.Count - 1);
+                        stack[^1] = (level, hash);
+                        var index = (position >> level) - 1;
+                        if (!page.Nodes.TryGetValue(MerkleHashing.NodeId(level, index), out var kept) || !kept.AsSpan().SequenceEqual(hash))
+                        {
+                            First(AuditLogProblemKind.SubtreeMismatch, index, $"subtree ({level}, {index}) is {(kept is null ? "missing" : "not the hash of its entries")}");
+                        }
+                    }
+
+                    CheckTargetsAt(position);
                 }
-
-                CheckTargetsAt(position);
             }
-
-            after = rows[^1].Sequence;
-            if (rows.Count < page.Count || page.Count < pageSize)
-            {
-                break;
-            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reading.ContinueWith(static _ => { }, TaskScheduler.Default); // its fault, if any, surfaced through the channel
         }
 
         if (position < size)
@@ -167,9 +177,79 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
         return new AuditLogReport(size, position, Fold(stack), checkpointsChecked, problems);
     }
 
+    /// <summary>A page's entries and the stored subtrees they complete, by node id.</summary>
+    private sealed record Page(List<EntryPageRow> Rows, Dictionary<long, byte[]> Nodes);
+
+    /// <summary>
+    /// Reads the entries below <paramref name="size"/> a page of sequences at a time, and the stored
+    /// subtrees the page's entries complete: those inside the page as one range of node ids, the few
+    /// larger ones that end in it by id.
+    /// </summary>
+    private async Task ReadPagesAsync(DbConnection connection, long size, ChannelWriter<Page> pages, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var columns = new EntryColumnCheck();
+            await using var reads = throughAdoNet ? new AdoEntryPages(connection) : EntryPages.On(connection, database.BusyTimeoutMs);
+            var position = 0L; // where the page's first entry lands in the tree: entries read so far
+            for (var from = 0L; from < size; from += pageSize)
+            {
+                var rows = new List<EntryPageRow>(pageSize);
+                await reads.ReadEntriesAsync(from, Math.Min(from + pageSize, size), columns, rows, cancellationToken);
+                if (rows.Count == 0)
+                {
+                    continue;
+                }
+
+                var stored = new Dictionary<long, byte[]>(rows.Count);
+                await reads.ReadNodesAsync(2 * position, 2 * (position + rows.Count), stored, cancellationToken);
+                await LargerNodesAsync(connection, position, position + rows.Count, stored, cancellationToken);
+                position += rows.Count;
+                await pages.WriteAsync(new Page(rows, stored), cancellationToken);
+            }
+
+            pages.Complete();
+        }
+        catch (Exception e)
+        {
+            pages.Complete(e);
+        }
+    }
+
+    /// <summary>
+    /// The stored subtrees leaves [from, to) complete that began before them, so have ids below the
+    /// page's range (by <see cref="MerkleHashing.NodeId"/>, one inside [a, b) has an id in [2a, 2b)):
+    /// one per trailing 1 bit of a position, a few per page.
+    /// </summary>
+    private static async Task LargerNodesAsync(DbConnection connection, long from, long to, Dictionary<long, byte[]> stored, CancellationToken cancellationToken)
+    {
+        var larger = new List<long>();
+        for (var position = from; position < to; position++)
+        {
+            for (var (level, index) = (1, position); (index & 1) == 1; level++, index >>= 1)
+            {
+                var id = MerkleHashing.NodeId(level, index >> 1);
+                if (id < 2 * from)
+                {
+                    larger.Add(id);
+                }
+            }
+        }
+
+        foreach (var chunk in larger.Chunk(StoredMerkleTree.MaxIdsPerRead))
+        {
+            var rows = await connection.QueryAsync<(long Id, byte[] Hash)>(new CommandDefinition(
+                AuditSql.NodeHashes, new { Ids = chunk }, cancellationToken: cancellationToken));
+            foreach (var (id, hash) in rows)
+            {
+                stored[id] = hash;
+            }
+        }
+    }
+
     /// <summary>Own stored checkpoints and the held notes, by size; those not signed by this log are problems, not targets.</summary>
     private async Task<(List<(long TreeSize, byte[] RootHash, string What)> Targets, int Count)> CheckpointsToCheckAsync(
-        System.Data.Common.DbConnection connection, IEnumerable<string> heldNotes, List<AuditLogProblem> problems, CancellationToken cancellationToken)
+        DbConnection connection, IEnumerable<string> heldNotes, List<AuditLogProblem> problems, CancellationToken cancellationToken)
     {
         var targets = new List<(long TreeSize, byte[] RootHash, string What)>();
         var count = 0;
@@ -214,33 +294,6 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
 
         targets.Sort((a, b) => a.TreeSize.CompareTo(b.TreeSize));
         return (targets, count);
-    }
-
-    /// <summary>The stored subtrees that leaves [from, to) complete: for each leaf, one per trailing 1 bit of its position.</summary>
-    private static async Task<Dictionary<(int, long), byte[]>> StoredNodesAsync(System.Data.Common.DbConnection connection, long from, long to, CancellationToken cancellationToken)
-    {
-        var completed = new List<(int Level, long Index)>();
-        for (var position = from; position < to; position++)
-        {
-            for (var (level, index) = (1, position); (index & 1) == 1; level++, index >>= 1)
-            {
-                completed.Add((level, index >> 1));
-            }
-        }
-
-        var nodes = new Dictionary<(int, long), byte[]>();
-        foreach (var chunk in completed.Chunk(StoredMerkleTree.MaxIdsPerRead))
-        {
-            var byId = chunk.ToDictionary(s => MerkleHashing.NodeId(s.Level, s.Index));
-            var rows = await connection.QueryAsync<(long Id, byte[] Hash)>(new CommandDefinition(
-                AuditSql.NodeHashes, new { Ids = byId.Keys.ToList() }, cancellationToken: cancellationToken));
-            foreach (var (id, hash) in rows)
-            {
-                nodes[byId[id]] = hash;
-            }
-        }
-
-        return nodes;
     }
 
     private Checkpoint? Signed(string note) =>

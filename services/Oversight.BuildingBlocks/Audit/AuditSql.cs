@@ -57,9 +57,14 @@ public static class AuditSql
          ORDER BY sequence
         """, "@Limit");
 
-    /// <summary>Every entry after a sequence, a page at a time (the verifier).</summary>
-    public static string EntriesAfter(SqlDialect dialect) =>
-        dialect.Page($"SELECT {EntryColumns} FROM audit_entry WHERE sequence > @After ORDER BY sequence", "@Limit");
+    /// <summary>The entries with sequences in [@From, @To), in order (the verifier's pages; it reads the columns by position).</summary>
+    public static string EntriesBetween => $"SELECT {EntryColumns} FROM audit_entry WHERE sequence >= @From AND sequence < @To ORDER BY sequence;";
+
+    /// <summary>
+    /// The stored subtrees with node ids in [@From, @To): by <see cref="MerkleHashing.NodeId"/>, every
+    /// subtree inside leaves [a, b) has an id in [2a, 2b), so a verifier page reads its nodes as one range.
+    /// </summary>
+    public static string NodesBetween => "SELECT node_id AS Id, hash AS Hash FROM audit_tree_node WHERE node_id >= @From AND node_id < @To;";
 
     private const string CheckpointColumns = "tree_size AS TreeSize, root_hash AS RootHash, note AS Note, signed_at_ms AS SignedAtMs";
 

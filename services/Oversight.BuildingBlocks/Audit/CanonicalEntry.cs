@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -17,34 +18,16 @@ public static class CanonicalEntry
         long sequence, DateTimeOffset recordedAt, string actorId, string actorKind, string action, string resource,
         string outcome, string reason, string? subjectRef, IReadOnlyDictionary<string, string> detail)
     {
-        using var stream = new MemoryStream();
-        stream.WriteByte(Version);
-        WriteInt64(stream, sequence);
-        WriteInt64(stream, recordedAt.ToUnixTimeMilliseconds());
-        WriteText(stream, actorId);
-        WriteText(stream, actorKind);
-        WriteText(stream, action);
-        WriteText(stream, resource);
-        WriteText(stream, outcome);
-        WriteText(stream, reason);
-        if (subjectRef is null)
-        {
-            stream.WriteByte(0);
-        }
-        else
-        {
-            stream.WriteByte(1);
-            WriteText(stream, subjectRef);
-        }
-
-        WriteUInt32(stream, (uint)detail.Count);
+        var writer = new ArrayBufferWriter<byte>(256);
+        WriteFields(writer, sequence, recordedAt.ToUnixTimeMilliseconds(), actorId, actorKind, action, resource, outcome, reason, subjectRef);
+        WriteCount(writer, detail.Count);
         foreach (var (key, value) in detail.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
-            WriteText(stream, key);
-            WriteText(stream, value);
+            WriteText(writer, key);
+            WriteText(writer, value);
         }
 
-        return stream.ToArray();
+        return writer.WrittenSpan.ToArray();
     }
 
     /// <summary>The bytes an entry's columns encode to: what its stored bytes must equal.</summary>
@@ -52,24 +35,125 @@ public static class CanonicalEntry
         entry.Sequence, entry.RecordedAt, entry.ActorId, entry.ActorKind, entry.Action, entry.Resource,
         entry.Outcome, entry.Reason, entry.SubjectRef, entry.Detail);
 
-    private static void WriteInt64(Stream stream, long value)
+    /// <summary>Everything before the detail, in order.</summary>
+    internal static void WriteFields(
+        IBufferWriter<byte> writer, long sequence, long recordedAtMs, string actorId, string actorKind, string action, string resource,
+        string outcome, string reason, string? subjectRef)
     {
-        Span<byte> buffer = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(buffer, value);
-        stream.Write(buffer);
+        WriteByte(writer, Version);
+        WriteInt64(writer, sequence);
+        WriteInt64(writer, recordedAtMs);
+        WriteText(writer, actorId);
+        WriteText(writer, actorKind);
+        WriteText(writer, action);
+        WriteText(writer, resource);
+        WriteText(writer, outcome);
+        WriteText(writer, reason);
+        if (subjectRef is null)
+        {
+            WriteByte(writer, 0);
+        }
+        else
+        {
+            WriteByte(writer, 1);
+            WriteText(writer, subjectRef);
+        }
     }
 
-    private static void WriteUInt32(Stream stream, uint value)
+    /// <summary>How many detail pairs follow; each pair is then two texts, key first, in key order.</summary>
+    internal static void WriteCount(IBufferWriter<byte> writer, int count)
     {
-        Span<byte> buffer = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(buffer, value);
-        stream.Write(buffer);
+        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), (uint)count);
+        writer.Advance(4);
     }
 
-    private static void WriteText(Stream stream, string value)
+    internal static void WriteText(IBufferWriter<byte> writer, string value)
     {
-        var bytes = Encoding.UTF8.GetBytes(value);
-        WriteUInt32(stream, (uint)bytes.Length);
-        stream.Write(bytes);
+        var span = writer.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var length = Encoding.UTF8.GetBytes(value, span[4..]);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)length);
+        writer.Advance(4 + length);
+    }
+
+    /// <summary>A text already in UTF-8.</summary>
+    internal static void WriteText(IBufferWriter<byte> writer, ReadOnlySpan<byte> utf8)
+    {
+        var span = writer.GetSpan(4 + utf8.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)utf8.Length);
+        utf8.CopyTo(span[4..]);
+        writer.Advance(4 + utf8.Length);
+    }
+
+    /// <summary>
+    /// Walks encoded bytes in place, field by field. A read past the end or a length that does not
+    /// fit leaves <see cref="Ok"/> false and yields nothing more, so a damaged entry never throws.
+    /// </summary>
+    internal ref struct Reader(ReadOnlySpan<byte> bytes)
+    {
+        private ReadOnlySpan<byte> _rest = bytes;
+
+        public bool Ok { get; private set; } = true;
+
+        public readonly bool AtEnd => _rest.IsEmpty;
+
+        public int Byte() => Take(1) is { Length: 1 } one ? one[0] : -1;
+
+        public long Int64() => Take(8) is { Length: 8 } eight ? BinaryPrimitives.ReadInt64BigEndian(eight) : long.MinValue;
+
+        /// <summary>A detail count, or 0 when it cannot be read or cannot be right.</summary>
+        public int Count() => Take(4) is { Length: 4 } four && BinaryPrimitives.ReadUInt32BigEndian(four) is var count && count <= _rest.Length / 8 ? (int)count : Fail();
+
+        public ReadOnlySpan<byte> Text()
+        {
+            var four = Take(4);
+            if (four.Length != 4)
+            {
+                return default;
+            }
+
+            var length = BinaryPrimitives.ReadUInt32BigEndian(four);
+            if (length > _rest.Length)
+            {
+                Fail();
+                return default;
+            }
+
+            return Take((int)length);
+        }
+
+        /// <summary>Whether the next text is exactly <paramref name="expected"/>.</summary>
+        public bool Text(ReadOnlySpan<byte> expected) => Ok && Text() is var text && Ok && text.SequenceEqual(expected);
+
+        private ReadOnlySpan<byte> Take(int length)
+        {
+            if (!Ok || _rest.Length < length)
+            {
+                Fail();
+                return default;
+            }
+
+            var taken = _rest[..length];
+            _rest = _rest[length..];
+            return taken;
+        }
+
+        private int Fail()
+        {
+            Ok = false;
+            _rest = default;
+            return 0;
+        }
+    }
+
+    private static void WriteByte(IBufferWriter<byte> writer, byte value)
+    {
+        writer.GetSpan(1)[0] = value;
+        writer.Advance(1);
+    }
+
+    private static void WriteInt64(IBufferWriter<byte> writer, long value)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(writer.GetSpan(8), value);
+        writer.Advance(8);
     }
 }

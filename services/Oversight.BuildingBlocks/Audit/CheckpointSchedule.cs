@@ -9,12 +9,21 @@ public sealed class CheckpointSchedule<TDatabase>(
     ModuleAuditLog<TDatabase> audit, TimeSpan interval, TimeProvider time, ILogger<CheckpointSchedule<TDatabase>> logger) : BackgroundService
     where TDatabase : ModuleDatabase
 {
+    // Made with the service, so the first interval counts from the host's start: ExecuteAsync runs on
+    // a thread of its own and may begin later, and a clock moved on before it did would be missed.
+    private readonly PeriodicTimer _timer = new(interval, time);
+
+    public override void Dispose()
+    {
+        _timer.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(interval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (await _timer.WaitForNextTickAsync(stoppingToken))
             {
                 if (!audit.Database.IsReady)
                 {

@@ -55,6 +55,9 @@ public abstract class ModuleDatabase
 
     public string ConnectionString { get; }
 
+    /// <summary>SQLite: how long a statement waits for a writer or a recovering reader (<see cref="DatabaseOptions.BusyTimeout"/>).</summary>
+    internal int BusyTimeoutMs => _busyTimeoutMs;
+
     /// <summary>Wakes the module's outbox relay when a transaction with events commits.</summary>
     public OutboxSignal OutboxSignal { get; } = new();
 
