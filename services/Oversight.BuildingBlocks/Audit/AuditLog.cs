@@ -25,7 +25,7 @@ public sealed class AuditLog(SubjectReference subjects, TimeProvider time)
     /// <summary>Appends a record made earlier (carried over from before the log existed) with the time it was made.</summary>
     internal async Task<AuditEntry> AppendAsync(DbSession session, AuditRecord record, DateTimeOffset recordedAt)
     {
-        var size = await session.ExecuteScalarAsync<long>(AuditSql.AdvanceHead);
+        var size = await session.ExecuteScalarAsync<long>(AuditSql.AdvanceHead(session.Dialect));
         var sequence = size - 1;
         var detail = new SortedDictionary<string, string>(
             (IDictionary<string, string>?)record.Detail?.ToDictionary() ?? new Dictionary<string, string>(), StringComparer.Ordinal);

@@ -16,10 +16,10 @@ public static class AuditSql
     /// Takes the next sequence: the UPDATE comes first in the append, so a concurrent appender waits
     /// on the head row (SQL Server's row lock; SQLite's single writer) until this transaction ends.
     /// </summary>
-    public static string AdvanceHead => """
-        UPDATE audit_log_head SET size = size + 1 WHERE id = 1;
-        SELECT size FROM audit_log_head WHERE id = 1;
-        """;
+    /// <remarks>One statement that moves the head and returns it (RETURNING, OUTPUT): it runs inside every audited write.</remarks>
+    public static string AdvanceHead(SqlDialect dialect) => dialect.Provider == DatabaseProvider.SqlServer
+        ? "UPDATE audit_log_head SET size = size + 1 OUTPUT inserted.size WHERE id = 1;"
+        : "UPDATE audit_log_head SET size = size + 1 WHERE id = 1 RETURNING size;";
 
     /// <summary>Holds the head row for the rest of the transaction without moving it (signing a checkpoint).</summary>
     public static string HoldHead => """
