@@ -44,10 +44,10 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
     internal AuditLogVerifier(ModuleDatabase database, NoteKey logKey, int pageSize, bool throughAdoNet)
         : this(database, logKey, pageSize)
     {
-        this.throughAdoNet = throughAdoNet;
+        _throughAdoNet = throughAdoNet;
     }
 
-    private readonly bool throughAdoNet;
+    private readonly bool _throughAdoNet;
 
     /// <summary>
     /// Checks one checkpoint of this log (one a witness holds) against the stored tree: this log's
@@ -190,7 +190,7 @@ public sealed class AuditLogVerifier(ModuleDatabase database, NoteKey logKey, in
         try
         {
             using var columns = new EntryColumnCheck();
-            await using var reads = throughAdoNet ? new AdoEntryPages(connection) : EntryPages.On(connection, database.BusyTimeoutMs);
+            await using var reads = _throughAdoNet ? new AdoEntryPages(connection) : EntryPages.On(connection, database.BusyTimeoutMs);
             var position = 0L; // where the page's first entry lands in the tree: entries read so far
             for (var from = 0L; from < size; from += pageSize)
             {

@@ -36,8 +36,8 @@ public static class CanonicalEntry
         entry.Outcome, entry.Reason, entry.SubjectRef, entry.Detail);
 
     /// <summary>Everything before the detail, in order.</summary>
-    internal static void WriteFields(
-        IBufferWriter<byte> writer, long sequence, long recordedAtMs, string actorId, string actorKind, string action, string resource,
+    private static void WriteFields(
+        ArrayBufferWriter<byte> writer, long sequence, long recordedAtMs, string actorId, string actorKind, string action, string resource,
         string outcome, string reason, string? subjectRef)
     {
         WriteByte(writer, Version);
@@ -61,27 +61,18 @@ public static class CanonicalEntry
     }
 
     /// <summary>How many detail pairs follow; each pair is then two texts, key first, in key order.</summary>
-    internal static void WriteCount(IBufferWriter<byte> writer, int count)
+    private static void WriteCount(ArrayBufferWriter<byte> writer, int count)
     {
         BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), (uint)count);
         writer.Advance(4);
     }
 
-    internal static void WriteText(IBufferWriter<byte> writer, string value)
+    private static void WriteText(ArrayBufferWriter<byte> writer, string value)
     {
         var span = writer.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
         var length = Encoding.UTF8.GetBytes(value, span[4..]);
         BinaryPrimitives.WriteUInt32BigEndian(span, (uint)length);
         writer.Advance(4 + length);
-    }
-
-    /// <summary>A text already in UTF-8.</summary>
-    internal static void WriteText(IBufferWriter<byte> writer, ReadOnlySpan<byte> utf8)
-    {
-        var span = writer.GetSpan(4 + utf8.Length);
-        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)utf8.Length);
-        utf8.CopyTo(span[4..]);
-        writer.Advance(4 + utf8.Length);
     }
 
     /// <summary>
@@ -145,13 +136,13 @@ public static class CanonicalEntry
         }
     }
 
-    private static void WriteByte(IBufferWriter<byte> writer, byte value)
+    private static void WriteByte(ArrayBufferWriter<byte> writer, byte value)
     {
         writer.GetSpan(1)[0] = value;
         writer.Advance(1);
     }
 
-    private static void WriteInt64(IBufferWriter<byte> writer, long value)
+    private static void WriteInt64(ArrayBufferWriter<byte> writer, long value)
     {
         BinaryPrimitives.WriteInt64BigEndian(writer.GetSpan(8), value);
         writer.Advance(8);
