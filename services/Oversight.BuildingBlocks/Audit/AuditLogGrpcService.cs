@@ -91,7 +91,8 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         long treeSize;
         if (request.TreeSize == 0)
         {
-            checkpoint = await AuditLogReader.LatestCheckpointAsync(connection, null, audit.Database.Dialect, cancellationToken);
+            // Known in memory: at once for what this process signed, within LatestCheckpoint.MaxAge for other replicas'.
+            checkpoint = await audit.Signer.Latest.GetAsync(connection, cancellationToken);
             if (checkpoint is null || checkpoint.TreeSize <= entry.Sequence)
             {
                 checkpoint = await audit.Signer.SignAsync(cancellationToken);
