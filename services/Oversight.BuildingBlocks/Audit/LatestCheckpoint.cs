@@ -9,7 +9,9 @@ namespace Oversight.BuildingBlocks.Audit;
 /// another replica over the same database signed is known at most <see cref="MaxAge"/> later, since
 /// a checkpoint read longer ago than that is read again. Until then the older checkpoint still
 /// proves every entry it covers, and an entry it does not cover is signed for (or read) anew.
-/// It never goes back to a smaller checkpoint than one it knew.
+/// Newer knowledge wins: a read that began before this process signed a checkpoint never replaces
+/// it, so nothing older than what this process signed is served; a read that began later follows
+/// the database, as a read without this would.
 /// </summary>
 public sealed class LatestCheckpoint(ModuleDatabase database, TimeProvider time)
 {
@@ -28,12 +30,7 @@ public sealed class LatestCheckpoint(ModuleDatabase database, TimeProvider time)
 
         var at = time.GetTimestamp();
         var read = await AuditLogReader.LatestCheckpointAsync(connection, null, database.Dialect, cancellationToken);
-        if (read is null)
-        {
-            return Volatile.Read(ref _known)?.Checkpoint;
-        }
-
-        return Offer(read, at);
+        return read is null ? null : Offer(read, at);
     }
 
     /// <summary>A checkpoint just signed or read in a transaction; kept when it is not smaller than the one known.</summary>
@@ -45,10 +42,10 @@ public sealed class LatestCheckpoint(ModuleDatabase database, TimeProvider time)
         while (true)
         {
             var known = Volatile.Read(ref _known);
-            // A reader that read before a signing commits may offer after it: the larger checkpoint stays.
-            if (known is not null && (known.Checkpoint.TreeSize > checkpoint.TreeSize || (known.Checkpoint.TreeSize == checkpoint.TreeSize && known.At >= at)))
+            // A read that began before a signing committed may end after it: what was known later stays.
+            if (known is not null && known.At > at)
             {
-                return known.Checkpoint;
+                return known.Checkpoint.TreeSize >= checkpoint.TreeSize ? known.Checkpoint : checkpoint;
             }
 
             if (Interlocked.CompareExchange(ref _known, offered, known) == known)
