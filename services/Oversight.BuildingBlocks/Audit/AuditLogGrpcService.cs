@@ -91,12 +91,8 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         long treeSize;
         if (request.TreeSize == 0)
         {
-            checkpoint = await AuditLogReader.LatestCheckpointAsync(connection, null, audit.Database.Dialect, cancellationToken);
-            if (checkpoint is null || checkpoint.TreeSize <= entry.Sequence)
-            {
-                checkpoint = await audit.Signer.SignAsync(cancellationToken);
-            }
-
+            // Known in memory: at once for what this process signed, within LatestCheckpoint.MaxAge for other replicas'.
+            checkpoint = await LatestCoveringAsync(connection, entry, fromMemory: true, cancellationToken);
             treeSize = checkpoint.TreeSize;
         }
         else
@@ -113,9 +109,31 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         }
 
         var proof = await audit.Reader.InclusionProofAsync(connection, entry.Sequence, treeSize, cancellationToken);
+        if (checkpoint is not null && !proof.Verifies(entry.LeafHash, checkpoint.RootHash))
+        {
+            // What this process keeps in memory (the latest checkpoint, upper subtrees) disagrees with the store,
+            // which only a rewrite of the stored rows does: answer from the store alone, as the log now is.
+            if (request.TreeSize == 0)
+            {
+                checkpoint = await LatestCoveringAsync(connection, entry, fromMemory: false, cancellationToken);
+                treeSize = checkpoint.TreeSize;
+            }
+
+            proof = await InclusionProof.CreateAsync(new StoredMerkleTree(connection, null), entry.Sequence, treeSize, cancellationToken);
+        }
+
         var response = new GetEntryResponse { Entry = ToMessage(entry), TreeSize = treeSize, Checkpoint = checkpoint is null ? null : ToMessage(checkpoint) };
         response.InclusionPath.AddRange(proof.Path.Select(ByteString.CopyFrom));
         return response;
+    }
+
+    /// <summary>The latest checkpoint if it covers the entry, else one signed now.</summary>
+    private async Task<SignedCheckpoint> LatestCoveringAsync(System.Data.Common.DbConnection connection, AuditEntry entry, bool fromMemory, CancellationToken cancellationToken)
+    {
+        var latest = fromMemory
+            ? await audit.Signer.Latest.GetAsync(connection, cancellationToken)
+            : await AuditLogReader.LatestCheckpointAsync(connection, null, audit.Database.Dialect, cancellationToken);
+        return latest is null || latest.TreeSize <= entry.Sequence ? await audit.Signer.SignAsync(cancellationToken) : latest;
     }
 
     public override async Task<GetCheckpointResponse> GetCheckpoint(GetCheckpointRequest request, ServerCallContext context)

@@ -110,4 +110,12 @@ public static class AuditSql
         """, "@Limit");
 
     public static string DeleteLegacyDenials => "DELETE FROM access_denial WHERE sequence IN @Sequences;";
+
+    // ---- point lookups (SQLite reads a proof's few subtrees with one prepared statement each) --------
+
+    /// <summary>One leaf hash, by sequence.</summary>
+    public static string LeafHash => "SELECT leaf_hash AS Hash FROM audit_entry WHERE sequence = @Id;";
+
+    /// <summary>One stored subtree's hash, by node id.</summary>
+    public static string NodeHash => "SELECT hash AS Hash FROM audit_tree_node WHERE node_id = @Id;";
 }

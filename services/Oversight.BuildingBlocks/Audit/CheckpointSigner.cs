@@ -20,6 +20,9 @@ public sealed class CheckpointSigner(ModuleDatabase database, Key key, string or
     /// <summary>The public half; its name is the origin.</summary>
     public NoteKey PublicKey { get; } = NoteKey.Of(origin, key);
 
+    /// <summary>The latest checkpoint as this process knows it: what it signs is known here at once.</summary>
+    public LatestCheckpoint Latest { get; } = new(database, time);
+
     /// <summary>Signs the log as it is now, or returns the latest checkpoint when the log is still the one it covers.</summary>
     public async Task<SignedCheckpoint> SignAsync(CancellationToken cancellationToken)
     {
@@ -30,6 +33,7 @@ public sealed class CheckpointSigner(ModuleDatabase database, Key key, string or
         var root = await tree.RootAsync(size, cancellationToken);
         if (latest is not null && latest.TreeSize == size && latest.RootHash.AsSpan().SequenceEqual(root))
         {
+            Latest.Signed(latest);
             return latest;
         }
 
@@ -55,7 +59,9 @@ public sealed class CheckpointSigner(ModuleDatabase database, Key key, string or
         }
 
         await session.CommitAsync();
-        return new SignedCheckpoint(size, root, note, signedAt);
+        var signed = new SignedCheckpoint(size, root, note, signedAt);
+        Latest.Signed(signed);
+        return signed;
     }
 
     private static async Task<bool> ExtendsAsync(MerkleTree tree, SignedCheckpoint last, long size, byte[] root, CancellationToken cancellationToken)
