@@ -19,30 +19,9 @@ public static class CanonicalEntry
         string outcome, string reason, string? subjectRef, IReadOnlyDictionary<string, string> detail)
     {
         var writer = new ArrayBufferWriter<byte>(256);
-        WriteFields(writer, sequence, recordedAt.ToUnixTimeMilliseconds(), actorId, actorKind, action, resource, outcome, reason, subjectRef);
-        WriteCount(writer, detail.Count);
-        foreach (var (key, value) in detail.OrderBy(pair => pair.Key, StringComparer.Ordinal))
-        {
-            WriteText(writer, key);
-            WriteText(writer, value);
-        }
-
-        return writer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>The bytes an entry's columns encode to: what its stored bytes must equal.</summary>
-    public static byte[] Encode(AuditEntry entry) => Encode(
-        entry.Sequence, entry.RecordedAt, entry.ActorId, entry.ActorKind, entry.Action, entry.Resource,
-        entry.Outcome, entry.Reason, entry.SubjectRef, entry.Detail);
-
-    /// <summary>Everything before the detail, in order.</summary>
-    private static void WriteFields(
-        ArrayBufferWriter<byte> writer, long sequence, long recordedAtMs, string actorId, string actorKind, string action, string resource,
-        string outcome, string reason, string? subjectRef)
-    {
         WriteByte(writer, Version);
         WriteInt64(writer, sequence);
-        WriteInt64(writer, recordedAtMs);
+        WriteInt64(writer, recordedAt.ToUnixTimeMilliseconds());
         WriteText(writer, actorId);
         WriteText(writer, actorKind);
         WriteText(writer, action);
@@ -58,14 +37,23 @@ public static class CanonicalEntry
             WriteByte(writer, 1);
             WriteText(writer, subjectRef);
         }
+
+        // How many detail pairs follow; each pair is then two texts, key first, in key order.
+        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), (uint)detail.Count);
+        writer.Advance(4);
+        foreach (var (key, value) in detail.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            WriteText(writer, key);
+            WriteText(writer, value);
+        }
+
+        return writer.WrittenSpan.ToArray();
     }
 
-    /// <summary>How many detail pairs follow; each pair is then two texts, key first, in key order.</summary>
-    private static void WriteCount(ArrayBufferWriter<byte> writer, int count)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), (uint)count);
-        writer.Advance(4);
-    }
+    /// <summary>The bytes an entry's columns encode to: what its stored bytes must equal.</summary>
+    public static byte[] Encode(AuditEntry entry) => Encode(
+        entry.Sequence, entry.RecordedAt, entry.ActorId, entry.ActorKind, entry.Action, entry.Resource,
+        entry.Outcome, entry.Reason, entry.SubjectRef, entry.Detail);
 
     private static void WriteText(ArrayBufferWriter<byte> writer, string value)
     {
