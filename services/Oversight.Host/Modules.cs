@@ -1,4 +1,5 @@
 using Oversight.Consent;
+using Oversight.Exchange;
 using Oversight.Governance;
 
 namespace Oversight.Host;
@@ -17,6 +18,7 @@ internal static class Modules
     [
         new(ConsentModule.Name, ConsentModule.DefaultPort, (builder, data) => builder.AddConsentModule(data), (app, port) => app.MapConsentModule(port)),
         new(GovernanceModule.Name, GovernanceModule.DefaultPort, (builder, data) => builder.AddGovernanceModule(data), (app, port) => app.MapGovernanceModule(port)),
+        new(ExchangeModule.Name, ExchangeModule.DefaultPort, (builder, data) => builder.AddExchangeModule(data), (app, port) => app.MapExchangeModule(port)),
     ];
 
     public static HostedModule? Find(string name) =>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using NetArchTest.Rules;
 using Oversight.Consent;
+using Oversight.Exchange;
 using Oversight.Governance;
 
 namespace Oversight.Suite.Tests;
@@ -12,7 +13,7 @@ namespace Oversight.Suite.Tests;
 /// </summary>
 public sealed class ArchitectureTests
 {
-    public static TheoryData<string> Modules => ["Consent", "Governance"];
+    public static TheoryData<string> Modules => ["Consent", "Governance", "Exchange"];
 
     [Theory]
     [MemberData(nameof(Modules))]
@@ -39,15 +40,28 @@ public sealed class ArchitectureTests
         Assert.True(result.IsSuccessful, Failing(result));
     }
 
+    /// <summary>
+    /// Exchange is a client of Consent's published gRPC contract (<c>Oversight.Consent.V1</c>, compiled
+    /// into Exchange from the same protos); that is talking over gRPC, not reaching in.
+    /// </summary>
     [Theory]
     [InlineData("Consent", "Governance")]
+    [InlineData("Consent", "Exchange")]
     [InlineData("Governance", "Consent")]
+    [InlineData("Governance", "Exchange")]
+    [InlineData("Exchange", "Consent")]
+    [InlineData("Exchange", "Governance")]
     public void A_module_never_references_another(string module, string other)
     {
         var assembly = AssemblyOf(module);
         Assert.DoesNotContain(assembly.GetReferencedAssemblies(), name => name.Name == $"Oversight.{other}");
 
-        var result = Types.InAssembly(assembly).ShouldNot().HaveDependencyOn($"Oversight.{other}").GetResult();
+        var contract = $"Oversight.{other}.V1";
+        var inside = AssemblyOf(other).GetTypes()
+            .Where(t => !t.IsNested && (t.Namespace == $"Oversight.{other}" || t.Namespace?.StartsWith($"Oversight.{other}.", StringComparison.Ordinal) == true)
+                        && t.Namespace != contract)
+            .Select(t => t.FullName!).ToArray();
+        var result = Types.InAssembly(assembly).ShouldNot().HaveDependencyOnAny(inside).GetResult();
         Assert.True(result.IsSuccessful, Failing(result));
     }
 
@@ -65,6 +79,7 @@ public sealed class ArchitectureTests
     {
         "Consent" => typeof(ConsentModule).Assembly,
         "Governance" => typeof(GovernanceModule).Assembly,
+        "Exchange" => typeof(ExchangeModule).Assembly,
         _ => throw new ArgumentOutOfRangeException(nameof(module), module, "not a module"),
     };
 

@@ -205,7 +205,7 @@ public sealed class AuditCliTests
         {
             var (consentPort, governancePort, healthPort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
             var process = HostProcessTests.Start(
-                ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}", .. arguments]);
+                ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}", .. arguments]);
             await HostProcessTests.ReadUntilAsync(process, line => line.StartsWith("data ", StringComparison.Ordinal));
             // Keep reading, so the host never blocks on a full pipe.
             _ = process.StandardOutput.ReadToEndAsync();

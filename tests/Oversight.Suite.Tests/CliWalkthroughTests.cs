@@ -90,7 +90,7 @@ public sealed partial class CliWalkthroughTests
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
         var (consentPort, governancePort, healthPort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
         using var host = HostProcessTests.Start(
-            ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}", .. hostArguments]);
+            ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}", .. hostArguments]);
         var scriptFile = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N") + ".sh");
         try
         {

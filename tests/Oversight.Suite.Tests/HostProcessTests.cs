@@ -21,7 +21,7 @@ public sealed partial class HostProcessTests
     {
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
         var (consentPort, governancePort, healthPort) = (FreePort(), FreePort(), FreePort());
-        using var host = Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}");
+        using var host = Start("--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}");
         try
         {
             var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
@@ -77,7 +77,7 @@ public sealed partial class HostProcessTests
             {
                 var (consentPort, governancePort, healthPort) = (FreePort(), FreePort(), FreePort());
                 using var host = Start("--demo", "--data", data, $"--Oversight:Consent:Port={consentPort}",
-                    $"--Oversight:Governance:Port={governancePort}", $"--Oversight:HealthPort={healthPort}");
+                    $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}");
                 try
                 {
                     var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
@@ -225,7 +225,7 @@ public sealed partial class HostProcessTests
         var configuration = typeof(HostProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
         using var host = StartProcess(folder,
             "run", "--no-build", "--configuration", configuration, "--project", Path.Combine(RepositoryRoot, "services", "Oversight.Host"), "--",
-            $"--Oversight:Consent:Port={FreePort()}", $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}");
+            $"--Oversight:Consent:Port={FreePort()}", $"--Oversight:Governance:Port={FreePort()}", $"--Oversight:Exchange:Port={FreePort()}", $"--Oversight:HealthPort={FreePort()}");
         try
         {
             var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));

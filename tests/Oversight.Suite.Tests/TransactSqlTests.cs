@@ -4,6 +4,7 @@ using Microsoft.SqlServer.TransactSql.ScriptDom;
 using Oversight.BuildingBlocks.Data;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.Consent.Infrastructure;
+using Oversight.Exchange.Infrastructure;
 using Oversight.Governance.Infrastructure;
 
 namespace Oversight.Suite.Tests;
@@ -23,6 +24,7 @@ public sealed partial class TransactSqlTests
     {
         ["consent"] = new ConsentDatabase(new DatabaseOptions { Provider = DatabaseProvider.SqlServer, ConnectionString = SqlServerConnection }),
         ["governance"] = new GovernanceDatabase(new DatabaseOptions { Provider = DatabaseProvider.SqlServer, ConnectionString = SqlServerConnection }),
+        ["exchange"] = new ExchangeDatabase(new DatabaseOptions { Provider = DatabaseProvider.SqlServer, ConnectionString = SqlServerConnection }),
     };
 
     /// <summary>Every [SqlStatements] class of every module assembly and the building blocks.</summary>

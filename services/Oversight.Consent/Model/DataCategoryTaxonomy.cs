@@ -1,3 +1,5 @@
+using Oversight.Contracts;
+
 namespace Oversight.Consent.Model;
 
 public sealed record DataCategory(string Id, string? ParentId, string DisplayName, bool Sensitive, string Description);
@@ -23,14 +25,9 @@ public sealed class DataCategoryTaxonomy
     public DataCategory? Find(string id) => _byId.GetValueOrDefault(id);
 
     /// <summary>True when a consent for <paramref name="granted"/> covers data of <paramref name="requested"/>.</summary>
-    public static bool Covers(string granted, string requested) =>
-        requested.Length == granted.Length
-            ? string.Equals(requested, granted, StringComparison.Ordinal)
-            : requested.Length > granted.Length
-              && requested[granted.Length] == '.'
-              && requested.StartsWith(granted, StringComparison.Ordinal);
+    public static bool Covers(string granted, string requested) => DataCategoryIds.Covers(granted, requested);
 
-    public static bool AnyCovers(IEnumerable<string> granted, string requested) => granted.Any(g => Covers(g, requested));
+    public static bool AnyCovers(IEnumerable<string> granted, string requested) => DataCategoryIds.AnyCovers(granted, requested);
 
     /// <summary>True when granting this category reaches sensitive personal information.</summary>
     public bool NeedsSeparateConsent(string id) => SensitiveReachedBy(id).Any();

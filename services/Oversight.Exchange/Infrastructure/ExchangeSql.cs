@@ -1,0 +1,83 @@
+using Oversight.BuildingBlocks.Data;
+
+namespace Oversight.Exchange.Infrastructure;
+
+/// <summary>The Exchange module's SQL, in the subset SQLite and SQL Server share.</summary>
+[SqlStatements]
+public static class ExchangeSql
+{
+    private const string DatasetColumns = """
+        id AS Id, owner_id AS OwnerId, name AS Name, data_category AS DataCategory, fields AS Fields, description AS Description,
+        state AS State, published_at_ms AS PublishedAtMs, retired_at_ms AS RetiredAtMs, record_count AS RecordCount, version AS Version
+        """;
+
+    public static string GetDataset => $"SELECT {DatasetColumns} FROM dataset WHERE id = @Id;";
+
+    public static string GetDatasets => $"SELECT {DatasetColumns} FROM dataset WHERE id IN @Ids;";
+
+    public static string InsertDataset => """
+        INSERT INTO dataset (id, owner_id, name, data_category, fields, description, search_text, state, published_at_ms, retired_at_ms, record_count, version)
+        VALUES (@Id, @OwnerId, @Name, @DataCategory, @Fields, @Description, @SearchText, 1, @At, NULL, 0, 1);
+        """;
+
+    /// <summary>Optimistic concurrency: only a published dataset at the version read is retired.</summary>
+    public static string RetireDataset => """
+        UPDATE dataset SET state = 2, retired_at_ms = @At, version = version + 1
+         WHERE id = @Id AND state = 1 AND version = @ExpectedVersion;
+        """;
+
+    public static string AddToRecordCount => "UPDATE dataset SET record_count = record_count + @Delta WHERE id = @Id;";
+
+    /// <summary>
+    /// The catalog by name then id, from after (@AfterName, @AfterId). Each filter is off when its
+    /// parameter is NULL; the category filter takes the category and everything below it (@CategoryPrefix
+    /// is the category and a dot, with LIKE's wildcards escaped), the search a lower-cased LIKE pattern.
+    /// </summary>
+    public static string ListDatasets(SqlDialect dialect) => dialect.Page($"""
+        SELECT {DatasetColumns} FROM dataset
+         WHERE (name > @AfterName OR (name = @AfterName AND id > @AfterId))
+           AND (@OwnerId IS NULL OR owner_id = @OwnerId)
+           AND (@Category IS NULL OR data_category = @Category OR data_category LIKE @CategoryPrefix ESCAPE '\')
+           AND (@Pattern IS NULL OR search_text LIKE @Pattern ESCAPE '\')
+           AND (@IncludeRetired = 1 OR state = 1)
+         ORDER BY name, id
+        """, "@Limit");
+
+    // ---- read models of Governance's events ----------------------------------------------------
+
+    private const string AllianceColumns = """
+        id AS AllianceId, institution_id AS InstitutionId, standing AS Standing, purposes AS Purposes, data_categories AS DataCategories,
+        fields AS Fields, identified_data AS IdentifiedData, max_retention_ms AS MaxRetentionMs, valid_from_ms AS ValidFromMs,
+        valid_until_ms AS ValidUntilMs, version AS Version
+        """;
+
+    public static string AlliancesOf => $"SELECT {AllianceColumns} FROM known_alliance WHERE institution_id = @InstitutionId;";
+
+    public static string GetAlliance => $"SELECT {AllianceColumns} FROM known_alliance WHERE id = @Id;";
+
+    /// <summary>An alliance with its scope (activated, resumed), unless a newer version is known.</summary>
+    public static string UpsertAlliance(SqlDialect dialect) => dialect.UpsertNewer(
+        "known_alliance", "version",
+        [
+            ("id", "@Id"), ("institution_id", "@InstitutionId"), ("standing", "@Standing"), ("purposes", "@Purposes"), ("data_categories", "@DataCategories"),
+            ("fields", "@Fields"), ("identified_data", "@IdentifiedData"), ("max_retention_ms", "@MaxRetentionMs"), ("valid_from_ms", "@ValidFromMs"),
+            ("valid_until_ms", "@ValidUntilMs"), ("version", "@Version"),
+        ]);
+
+    /// <summary>
+    /// An alliance's standing alone (suspended, terminated, expired), unless a newer version is known. An
+    /// alliance not seen yet is kept with an empty scope, so its older activation arriving late cannot open it.
+    /// </summary>
+    public static string UpsertAllianceStanding(SqlDialect dialect) => dialect.UpsertNewer(
+        "known_alliance", "version",
+        [
+            ("id", "@Id"), ("institution_id", "@InstitutionId"), ("standing", "@Standing"), ("purposes", "'[]'"), ("data_categories", "'[]'"),
+            ("fields", "'[]'"), ("identified_data", "0"), ("max_retention_ms", "0"), ("valid_from_ms", "0"), ("valid_until_ms", "0"), ("version", "@Version"),
+        ],
+        insertOnly: ["purposes", "data_categories", "fields", "identified_data", "max_retention_ms", "valid_from_ms", "valid_until_ms"]);
+
+    public static string GetExchangeStanding => "SELECT frozen AS Frozen, reason AS Reason, version AS Version FROM exchange_standing WHERE id = 1;";
+
+    /// <summary>A freeze or unfreeze, unless a newer order is known.</summary>
+    public static string SetExchangeStanding => "UPDATE exchange_standing SET frozen = @Frozen, reason = @Reason, version = @Version WHERE id = 1 AND version < @Version;";
+}

@@ -1,0 +1,158 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Oversight.BuildingBlocks.Hosting;
+using Oversight.BuildingBlocks.Messaging;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Consent;
+using Oversight.Exchange.Infrastructure;
+using Oversight.Exchange.V1;
+using Oversight.Testing;
+
+namespace Oversight.Exchange.Tests;
+
+/// <summary>
+/// The Exchange module beside the real Consent module, as the embedded default runs them: one test
+/// server, each module on its own port (5103, 5101), a real SQLite file each, the in-memory bus (or
+/// RabbitMQ when a test asks), a movable clock, and real gRPC over HTTP/2 — Exchange's own calls to
+/// Consent included, carried by the test server instead of sockets.
+/// </summary>
+public sealed class ExchangeTestHost : IAsyncDisposable
+{
+    public const string Shopwave = "shopwave";
+    public const string Paylink = "paylink";
+    public const string CreditBureau = "state-credit-bureau";
+    public const string HealthAgency = "public-health-agency";
+    public const string Regulator = "central-bank";
+
+    private const string ExchangeAddress = "http://localhost:5103";
+    private const string ConsentAddress = "http://localhost:5101";
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _exchange;
+    private readonly GrpcChannel _consent;
+    private readonly TokenIssuer _tokens;
+
+    private ExchangeTestHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Time = time;
+        var handler = app.GetTestServer().CreateHandler();
+        _exchange = GrpcChannel.ForAddress(ExchangeAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        _consent = GrpcChannel.ForAddress(ConsentAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        _tokens = new TokenIssuer(app.Services.GetRequiredService<AuthOptions>(), TimeProvider.System);
+    }
+
+    public string DataDirectory { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public ExchangeDatabase Database => Services.GetRequiredService<ExchangeDatabase>();
+
+    public static async Task<ExchangeTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Oversight:Consent:ExpirySweepInterval"] = "01:00:00",
+            ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
+            ["Oversight:AllowDevelopmentKeys"] = "true",
+            ["Oversight:Consent:Port"] = "5101",
+            ["Oversight:Exchange:Port"] = "5103",
+            ["Oversight:Exchange:Consent:Address"] = ConsentAddress,
+        };
+        var seeds = new (string Id, string Kind)[]
+        {
+            (Shopwave, "platform"), (Paylink, "platform"), (CreditBureau, "institution"), (HealthAgency, "institution"), (Regulator, "regulator"),
+        };
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Id"] = seeds[i].Id;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Kind"] = seeds[i].Kind;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Name"] = seeds[i].Id;
+            settings[$"Oversight:Consent:SeedOrganisations:{i}:Jurisdiction"] = "CN";
+        }
+
+        configure?.Invoke(settings);
+
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        builder.Services.AddSingleton<TimeProvider>(time);
+        builder.AddOversightDefaults();
+        builder.AddConsentModule(dataDirectory);
+        builder.AddExchangeModule(dataDirectory);
+        // Exchange's calls to Consent go through the test server, as the embedded default's go through 127.0.0.1:5101.
+        builder.Services.AddSingleton(provider => new ConsentConnection(
+            provider.GetRequiredService<IOptions<ExchangeOptions>>(), provider.GetRequiredService<AuthOptions>(),
+            provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>() is TestServer server ? server.CreateHandler() : null));
+        builder.Services.AddOversightBus(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapOversightDefaults();
+        app.MapConsentModule(5101);
+        app.MapExchangeModule(5103);
+        await app.StartAsync();
+        return new ExchangeTestHost(app, dataDirectory, time);
+    }
+
+    public CallInvoker Invoker(string organisationId, string kind, string? service = null) => Invoke(_exchange, organisationId, kind, service);
+
+    public CallInvoker Anonymous => _exchange.CreateCallInvoker();
+
+    public CatalogService.CatalogServiceClient Catalog(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
+
+    public Audit.V1.AuditLogService.AuditLogServiceClient Audit(string organisationId = Regulator, string kind = "regulator") => new(Invoker(organisationId, kind));
+
+    public Consent.V1.ConsentService.ConsentServiceClient Consent(string organisationId = Shopwave, string kind = "platform") =>
+        new(Invoke(_consent, organisationId, kind, null));
+
+    /// <summary>The refused calls on Exchange's audit log, oldest first, as the regulator reads them.</summary>
+    public async Task<IReadOnlyList<Audit.V1.AuditEntry>> DenialsAsync() =>
+        (await Audit().ListEntriesAsync(new Audit.V1.ListEntriesRequest { Action = "access.denied", PageSize = 100 })).Entries;
+
+    public Task PublishAsync<T>(T message) where T : class => Services.GetRequiredService<IBus>().Publish(message);
+
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) =>
+        Eventually.HoldsAsync(condition, what, timeoutMs);
+
+    private CallInvoker Invoke(GrpcChannel channel, string organisationId, string kind, string? service)
+    {
+        var token = _tokens.Mint(organisationId, kind, service);
+        return channel.Intercept(metadata =>
+        {
+            metadata.Add("Authorization", $"Bearer {token}");
+            return metadata;
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _exchange.Dispose();
+        _consent.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open; the temporary folder is cleaned by the OS in the end.
+        }
+    }
+}
