@@ -11,6 +11,7 @@ using Oversight.BuildingBlocks.Security;
 using Oversight.Exchange.Application;
 using Oversight.Exchange.Grpc;
 using Oversight.Exchange.Infrastructure;
+using Oversight.Exchange.Infrastructure.Vault;
 using Oversight.Exchange.IntegrationEvents;
 
 namespace Oversight.Exchange;
@@ -28,6 +29,7 @@ public static class ExchangeModule
     public static IReadOnlyList<string> GrpcServiceNames { get; } =
     [
         V1.CatalogService.Descriptor.FullName,
+        V1.VaultService.Descriptor.FullName,
         Audit.V1.AuditLogService.Descriptor.FullName,
     ];
 
@@ -60,6 +62,11 @@ public static class ExchangeModule
         services.AddSingleton<GovernanceReadModels>();
         services.AddSingleton<ExchangeAudit>();
         services.AddSingleton<Catalog>();
+        var vaultOptions = section.GetSection("Vault").Get<VaultOptions>() ?? new VaultOptions();
+        services.AddSingleton(MasterKeyRing.Load(vaultOptions, dataDirectory, DevelopmentKeys.Allowed(builder.Configuration, builder.Environment)));
+        services.AddSingleton<DatasetKeys>();
+        services.AddSingleton<VaultRepository>();
+        services.AddSingleton<VaultUploads>();
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<ExchangeDatabase>(
             provider.GetRequiredService<ModuleAuditLog<ExchangeDatabase>>(), "/oversight.exchange.v1.", section.GetValue("Port", DefaultPort)));
 
@@ -67,6 +74,7 @@ public static class ExchangeModule
         services.AddHostedService<ModuleDatabaseInitializer<ExchangeDatabase>>();
         builder.AddAuditLog<ExchangeDatabase>(section.GetSection("AuditLog"), "oversight/exchange", dataDirectory);
         services.AddHostedService<OutboxRelay<ExchangeDatabase>>();
+        services.AddHostedService<DataKeyRotation>();
 
         services.AddModuleHealth<ExchangeDatabase>(Name, GrpcServiceNames);
         services.AddBusContribution(Name, bus =>
@@ -87,6 +95,7 @@ public static class ExchangeModule
     public static WebApplication MapExchangeModule(this WebApplication app, int? port = null)
     {
         app.MapGrpcService<CatalogGrpcService>().OnPort(port);
+        app.MapGrpcService<VaultGrpcService>().OnPort(port);
         app.MapAuditLog<ExchangeDatabase>(port);
         return app;
     }

@@ -40,9 +40,12 @@ public sealed class ExchangeTestHost : IAsyncDisposable
     private readonly GrpcChannel _consent;
     private readonly TokenIssuer _tokens;
 
-    private ExchangeTestHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
+    private readonly bool _ownsDirectory;
+
+    private ExchangeTestHost(WebApplication app, string dataDirectory, bool ownsDirectory, FakeTimeProvider time)
     {
         _app = app;
+        _ownsDirectory = ownsDirectory;
         DataDirectory = dataDirectory;
         Time = time;
         var handler = app.GetTestServer().CreateHandler();
@@ -59,9 +62,11 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     public ExchangeDatabase Database => Services.GetRequiredService<ExchangeDatabase>();
 
-    public static async Task<ExchangeTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null)
+    /// <param name="dataDirectory">A folder an earlier host used (a restart), kept when this one is disposed; null for a fresh one.</param>
+    public static async Task<ExchangeTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
+        var ownsDirectory = dataDirectory is null;
+        dataDirectory ??= NewDataDirectory();
         Directory.CreateDirectory(dataDirectory);
         var settings = new Dictionary<string, string?>
         {
@@ -106,14 +111,18 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         app.MapConsentModule(5101);
         app.MapExchangeModule(5103);
         await app.StartAsync();
-        return new ExchangeTestHost(app, dataDirectory, time);
+        return new ExchangeTestHost(app, dataDirectory, ownsDirectory, time);
     }
+
+    public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
 
     public CallInvoker Invoker(string organisationId, string kind, string? service = null) => Invoke(_exchange, organisationId, kind, service);
 
     public CallInvoker Anonymous => _exchange.CreateCallInvoker();
 
     public CatalogService.CatalogServiceClient Catalog(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
+
+    public VaultService.VaultServiceClient Vault(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
 
     public Audit.V1.AuditLogService.AuditLogServiceClient Audit(string organisationId = Regulator, string kind = "regulator") => new(Invoker(organisationId, kind));
 
@@ -146,6 +155,11 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -80,4 +80,62 @@ public static class ExchangeSql
 
     /// <summary>A freeze or unfreeze, unless a newer order is known.</summary>
     public static string SetExchangeStanding => "UPDATE exchange_standing SET frozen = @Frozen, reason = @Reason, version = @Version WHERE id = 1 AND version < @Version;";
+
+    // ---- the vault -----------------------------------------------------------------------------
+
+    public static string GetDataKey => """
+        SELECT dataset_id AS DatasetId, master_key_id AS MasterKeyId, wrapped_key AS WrappedKey, version AS Version
+          FROM vault_data_key WHERE dataset_id = @DatasetId;
+        """;
+
+    public static string InsertDataKey => """
+        INSERT INTO vault_data_key (dataset_id, master_key_id, wrapped_key, created_at_ms, wrapped_at_ms, version)
+        VALUES (@DatasetId, @MasterKeyId, @WrappedKey, @At, @At, 1);
+        """;
+
+    /// <summary>The data keys not wrapped by the active master key, a page at a time.</summary>
+    public static string DataKeysToRewrap(SqlDialect dialect) => dialect.Page("""
+        SELECT dataset_id AS DatasetId, master_key_id AS MasterKeyId, wrapped_key AS WrappedKey, version AS Version
+          FROM vault_data_key WHERE master_key_id <> @ActiveKeyId AND dataset_id > @AfterId ORDER BY dataset_id
+        """, "@Limit");
+
+    /// <summary>Optimistic concurrency: two replicas re-wrapping at once both succeed or one finds it done.</summary>
+    public static string RewrapDataKey => """
+        UPDATE vault_data_key SET master_key_id = @MasterKeyId, wrapped_key = @WrappedKey, wrapped_at_ms = @At, version = version + 1
+         WHERE dataset_id = @DatasetId AND version = @ExpectedVersion;
+        """;
+
+    public static string StoredMacs => "SELECT record_key AS RecordKey, content_mac AS ContentMac FROM vault_record WHERE dataset_id = @DatasetId AND record_key IN @Keys;";
+
+    public static string InsertRecord => """
+        INSERT INTO vault_record (dataset_id, record_key, subject_ref, occurred_at_ms, sealed, content_mac, stored_at_ms)
+        VALUES (@DatasetId, @RecordKey, @SubjectRef, @OccurredAtMs, @Sealed, @ContentMac, @At);
+        """;
+
+    public static string ReplaceRecord => """
+        UPDATE vault_record SET subject_ref = @SubjectRef, occurred_at_ms = @OccurredAtMs, sealed = @Sealed, content_mac = @ContentMac, stored_at_ms = @At
+         WHERE dataset_id = @DatasetId AND record_key = @RecordKey;
+        """;
+
+    private const string UploadColumns = """
+        owner_id AS OwnerId, upload_id AS UploadId, dataset_id AS DatasetId, state AS State, batches AS Batches, accepted AS Accepted,
+        replaced AS Replaced, unchanged AS Unchanged, rejected AS Rejected, rejections AS Rejections, started_at_ms AS StartedAtMs,
+        completed_at_ms AS CompletedAtMs
+        """;
+
+    public static string GetUpload => $"SELECT {UploadColumns} FROM vault_upload WHERE owner_id = @OwnerId AND upload_id = @UploadId;";
+
+    public static string InsertUpload => """
+        INSERT INTO vault_upload (owner_id, upload_id, dataset_id, state, batches, accepted, replaced, unchanged, rejected, rejections, started_at_ms, completed_at_ms)
+        VALUES (@OwnerId, @UploadId, @DatasetId, 1, 0, 0, 0, 0, 0, '[]', @At, NULL);
+        """;
+
+    /// <summary>One batch's counts, added in the batch's transaction; only while the upload is receiving.</summary>
+    public static string CountBatch => """
+        UPDATE vault_upload SET batches = batches + 1, accepted = accepted + @Accepted, replaced = replaced + @Replaced,
+               unchanged = unchanged + @Unchanged, rejected = rejected + @Rejected, rejections = @Rejections
+         WHERE owner_id = @OwnerId AND upload_id = @UploadId AND state = 1;
+        """;
+
+    public static string CompleteUpload => "UPDATE vault_upload SET state = 2, completed_at_ms = @At WHERE owner_id = @OwnerId AND upload_id = @UploadId AND state = 1;";
 }

@@ -36,7 +36,7 @@ public static class RecordRules
 
         if (record.OccurredAt is null)
         {
-            return new(key, "", "occur_time is required");
+            return new(key, "", "occur_time is required, as a valid timestamp");
         }
 
         foreach (var (name, _) in record.Fields)

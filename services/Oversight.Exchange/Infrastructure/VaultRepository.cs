@@ -1,0 +1,99 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Oversight.BuildingBlocks.Data;
+using Oversight.Exchange.Model;
+
+namespace Oversight.Exchange.Infrastructure;
+
+/// <summary>A record as the vault stores it: sealed, with its blind index and keyed digest.</summary>
+public sealed record SealedRecord(string RecordKey, byte[] SubjectRef, long OccurredAtMs, byte[] Sealed, byte[] ContentMac);
+
+/// <summary>The vault's SQL: sealed records and the accounts of uploads.</summary>
+public sealed class VaultRepository
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The stored digests of those of <paramref name="recordKeys"/> the dataset has.</summary>
+    public async Task<Dictionary<string, byte[]>> StoredMacsAsync(DbSession session, string datasetId, IReadOnlyCollection<string> recordKeys) =>
+        (await session.QueryAsync<MacRow>(ExchangeSql.StoredMacs, new { DatasetId = datasetId, Keys = recordKeys }))
+        .ToDictionary(r => r.RecordKey, r => r.ContentMac, StringComparer.Ordinal);
+
+    public Task InsertAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
+        session.ExecuteAsync(ExchangeSql.InsertRecord, records.Select(r => Parameters(datasetId, r, at)));
+
+    public Task ReplaceAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
+        session.ExecuteAsync(ExchangeSql.ReplaceRecord, records.Select(r => Parameters(datasetId, r, at)));
+
+    public async Task<UploadAccount?> UploadAsync(DbConnection connection, string ownerId, string uploadId, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QuerySingleOrDefaultAsync<UploadRow>(new CommandDefinition(
+            ExchangeSql.GetUpload, new { OwnerId = ownerId, UploadId = uploadId }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
+
+    /// <summary>False when the upload id is taken (by a stream that began first).</summary>
+    public async Task<bool> TryInsertUploadAsync(DbSession session, string ownerId, string uploadId, string datasetId, DateTimeOffset at)
+    {
+        try
+        {
+            await session.ExecuteAsync(ExchangeSql.InsertUpload, new { OwnerId = ownerId, UploadId = uploadId, DatasetId = datasetId, At = at.ToUnixTimeMilliseconds() });
+            return true;
+        }
+        catch (DbException exception) when (session.Dialect.IsUniqueViolation(exception))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>False when the upload is no longer receiving (another stream completed it).</summary>
+    public async Task<bool> CountBatchAsync(DbSession session, UploadAccount account, BatchOutcome batch, IReadOnlyList<RecordRejection> rejectionsKept) =>
+        await session.ExecuteAsync(ExchangeSql.CountBatch, new
+        {
+            account.OwnerId,
+            account.UploadId,
+            batch.Accepted,
+            batch.Replaced,
+            batch.Unchanged,
+            Rejected = batch.Rejections.Count,
+            Rejections = JsonSerializer.Serialize(rejectionsKept, Json),
+        }) == 1;
+
+    public async Task<bool> CompleteUploadAsync(DbSession session, UploadAccount account, DateTimeOffset at) =>
+        await session.ExecuteAsync(ExchangeSql.CompleteUpload, new { account.OwnerId, account.UploadId, At = at.ToUnixTimeMilliseconds() }) == 1;
+
+    private static object Parameters(string datasetId, SealedRecord record, DateTimeOffset at) => new
+    {
+        DatasetId = datasetId,
+        record.RecordKey,
+        record.SubjectRef,
+        record.OccurredAtMs,
+        record.Sealed,
+        record.ContentMac,
+        At = at.ToUnixTimeMilliseconds(),
+    };
+
+    private sealed class MacRow
+    {
+        public string RecordKey { get; set; } = "";
+        public byte[] ContentMac { get; set; } = [];
+    }
+
+    private sealed class UploadRow
+    {
+        public string OwnerId { get; set; } = "";
+        public string UploadId { get; set; } = "";
+        public string DatasetId { get; set; } = "";
+        public long State { get; set; }
+        public long Batches { get; set; }
+        public long Accepted { get; set; }
+        public long Replaced { get; set; }
+        public long Unchanged { get; set; }
+        public long Rejected { get; set; }
+        public string Rejections { get; set; } = "[]";
+        public long StartedAtMs { get; set; }
+        public long? CompletedAtMs { get; set; }
+
+        public UploadAccount ToDomain() => new(
+            OwnerId, UploadId, DatasetId, (UploadState)State, Batches, Accepted, Replaced, Unchanged, Rejected,
+            JsonSerializer.Deserialize<List<RecordRejection>>(Rejections, Json) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(StartedAtMs),
+            CompletedAtMs is { } completed ? DateTimeOffset.FromUnixTimeMilliseconds(completed) : null);
+    }
+}
