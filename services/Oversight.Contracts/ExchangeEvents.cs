@@ -28,3 +28,18 @@ public sealed record SubjectErasureCompleted : IntegrationEvent
     public required long ErasedRecordCount { get; init; }
     public required DateTimeOffset CompletedAt { get; init; }
 }
+
+/// <summary>Exchange decided an institution's data request: approved under an alliance, or rejected with reasons.</summary>
+public sealed record DataRequestDecided : IntegrationEvent
+{
+    public required string DataRequestId { get; init; }
+    public required string InstitutionId { get; init; }
+    public required string Purpose { get; init; }
+    public required IReadOnlyList<string> DatasetIds { get; init; }
+    public required bool Approved { get; init; }
+    /// <summary>The alliance it was approved under; null when rejected.</summary>
+    public string? AllianceId { get; init; }
+    /// <summary>The rejection reasons' codes (such as <c>FIELD_NOT_COVERED</c>); empty when approved.</summary>
+    public IReadOnlyList<string> RejectionCodes { get; init; } = [];
+    public required DateTimeOffset DecidedAt { get; init; }
+}

@@ -30,6 +30,7 @@ public static class ExchangeModule
     [
         V1.CatalogService.Descriptor.FullName,
         V1.VaultService.Descriptor.FullName,
+        V1.DataRequestService.Descriptor.FullName,
         Audit.V1.AuditLogService.Descriptor.FullName,
     ];
 
@@ -67,6 +68,11 @@ public static class ExchangeModule
         services.AddSingleton<DatasetKeys>();
         services.AddSingleton<VaultRepository>();
         services.AddSingleton<VaultUploads>();
+        services.AddSingleton<DataRequestRepository>();
+        services.AddSingleton<DataRequests>();
+        // A request may name many subjects.
+        services.AddOptions<RequestLimits>().Configure(limits =>
+            limits.Fields[V1.CreateDataRequestRequest.Descriptor.FindFieldByName("subject_ids").FullName] = Model.DataRequestRules.MaxSubjects);
         services.AddSingleton<IAccessDenialAudit>(provider => new AccessDenialAudit<ExchangeDatabase>(
             provider.GetRequiredService<ModuleAuditLog<ExchangeDatabase>>(), "/oversight.exchange.v1.", section.GetValue("Port", DefaultPort)));
 
@@ -96,6 +102,7 @@ public static class ExchangeModule
     {
         app.MapGrpcService<CatalogGrpcService>().OnPort(port);
         app.MapGrpcService<VaultGrpcService>().OnPort(port);
+        app.MapGrpcService<DataRequestGrpcService>().OnPort(port);
         app.MapAuditLog<ExchangeDatabase>(port);
         return app;
     }

@@ -13,6 +13,8 @@ using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Consent;
+using Oversight.Contracts;
+using Oversight.Contracts.Governance;
 using Oversight.Exchange.Infrastructure;
 using Oversight.Exchange.V1;
 using Oversight.Testing;
@@ -124,6 +126,8 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     public VaultService.VaultServiceClient Vault(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
 
+    public DataRequestService.DataRequestServiceClient Requests(string organisationId = CreditBureau, string kind = "institution") => new(Invoker(organisationId, kind));
+
     public Audit.V1.AuditLogService.AuditLogServiceClient Audit(string organisationId = Regulator, string kind = "regulator") => new(Invoker(organisationId, kind));
 
     public Consent.V1.ConsentService.ConsentServiceClient Consent(string organisationId = Shopwave, string kind = "platform") =>
@@ -134,6 +138,71 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         (await Audit().ListEntriesAsync(new Audit.V1.ListEntriesRequest { Action = "access.denied", PageSize = 100 })).Entries;
 
     public Task PublishAsync<T>(T message) where T : class => Services.GetRequiredService<IBus>().Publish(message);
+
+    private long _governanceVersion;
+
+    /// <summary>
+    /// Announces an ACTIVE alliance as Governance does (its event over the bus) and waits until Exchange
+    /// knows it. Defaults: credit assessment of financial data, the transactions dataset's fields, 30 days.
+    /// </summary>
+    public async Task<string> ActivateAllianceAsync(
+        string institutionId = CreditBureau, string[]? purposes = null, string[]? categories = null, string[]? fields = null, bool identified = false,
+        TimeSpan? maxRetention = null, string? allianceId = null)
+    {
+        allianceId ??= Guid.NewGuid().ToString("D");
+        var now = Time.GetUtcNow();
+        await PublishAsync(Stamp(new AllianceActivated
+        {
+            AllianceId = allianceId,
+            InstitutionId = institutionId,
+            Scope = new AllianceScopeTerms
+            {
+                Purposes = purposes ?? ["credit_assessment"],
+                DataCategories = categories ?? ["user.financial"],
+                Fields = fields ?? ["amount", "merchant", "paid_on"],
+                IdentifiedData = identified,
+                MaxRetentionSeconds = (long)(maxRetention ?? TimeSpan.FromDays(30)).TotalSeconds,
+                ValidFrom = now.AddDays(-1),
+                ValidUntil = now.AddDays(365),
+            },
+        }));
+        await EventuallyAsync(async () => await AllianceStandingAsync(allianceId) == 1, $"Exchange knows alliance {allianceId} as active");
+        return allianceId;
+    }
+
+    /// <summary>Announces a suspension as Governance does and waits until Exchange knows it.</summary>
+    public async Task SuspendAllianceAsync(string allianceId, string institutionId = CreditBureau)
+    {
+        await PublishAsync(Stamp(new AllianceSuspended { AllianceId = allianceId, InstitutionId = institutionId, Reason = "regulator's order" }));
+        await EventuallyAsync(async () => await AllianceStandingAsync(allianceId) == 2, $"Exchange knows alliance {allianceId} as suspended");
+    }
+
+    /// <summary>Announces a freeze (or its end) as Governance does and waits until Exchange knows it.</summary>
+    public async Task SetFrozenAsync(bool frozen)
+    {
+        if (frozen)
+        {
+            await PublishAsync(Stamp(new ExchangeFrozen { OrderId = Guid.NewGuid().ToString("D"), Reason = "market turmoil", FrozenAt = Time.GetUtcNow() }));
+        }
+        else
+        {
+            await PublishAsync(Stamp(new ExchangeUnfrozen { OrderId = Guid.NewGuid().ToString("D"), UnfrozenAt = Time.GetUtcNow() }));
+        }
+
+        await EventuallyAsync(async () => await ScalarAsync<long>("SELECT frozen FROM exchange_standing") == (frozen ? 1 : 0), frozen ? "the freeze is known" : "the unfreeze is known");
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        return (await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql, parameters))!;
+    }
+
+    private Task<long> AllianceStandingAsync(string allianceId) =>
+        ScalarAsync<long>("SELECT COALESCE(MAX(standing), 0) FROM known_alliance WHERE id = @Id", new { Id = allianceId });
+
+    private T Stamp<T>(T message) where T : IntegrationEvent =>
+        message with { EventId = Guid.NewGuid(), OccurredAt = Time.GetUtcNow(), Producer = Producers.Governance, Version = Interlocked.Increment(ref _governanceVersion) };
 
     public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) =>
         Eventually.HoldsAsync(condition, what, timeoutMs);

@@ -138,4 +138,33 @@ public static class ExchangeSql
         """;
 
     public static string CompleteUpload => "UPDATE vault_upload SET state = 2, completed_at_ms = @At WHERE owner_id = @OwnerId AND upload_id = @UploadId AND state = 1;";
+
+    // ---- requests ------------------------------------------------------------------------------
+
+    private const string RequestColumns = """
+        id AS Id, institution_id AS InstitutionId, dataset_ids AS DatasetIds, purpose AS Purpose, fields AS Fields, subject_count AS SubjectCount,
+        occur_after_ms AS OccurAfterMs, occur_before_ms AS OccurBeforeMs, state AS State, rejections AS Rejections, alliance_id AS AllianceId,
+        alliance_version AS AllianceVersion, rules_version AS RulesVersion, identified AS Identified, decided_at_ms AS DecidedAtMs,
+        audit_sequence AS AuditSequence
+        """;
+
+    public static string GetRequest => $"SELECT {RequestColumns} FROM data_request WHERE id = @Id;";
+
+    public static string InsertRequest => """
+        INSERT INTO data_request (id, institution_id, dataset_ids, purpose, fields, subject_count, occur_after_ms, occur_before_ms, state, rejections,
+                                  alliance_id, alliance_version, rules_version, identified, decided_at_ms, audit_sequence)
+        VALUES (@Id, @InstitutionId, @DatasetIds, @Purpose, @Fields, @SubjectCount, @OccurAfterMs, @OccurBeforeMs, @State, @Rejections,
+                @AllianceId, @AllianceVersion, @RulesVersion, @Identified, @DecidedAtMs, @AuditSequence);
+        """;
+
+    public static string InsertRequestSubject => "INSERT INTO data_request_subject (data_request_id, dataset_id, subject_ref) VALUES (@RequestId, @DatasetId, @SubjectRef);";
+
+    /// <summary>Newest first (ids are time-ordered UUIDs), from before @BeforeId; filters off when NULL.</summary>
+    public static string ListRequests(SqlDialect dialect) => dialect.Page($"""
+        SELECT {RequestColumns} FROM data_request
+         WHERE (@BeforeId IS NULL OR id < @BeforeId)
+           AND (@InstitutionId IS NULL OR institution_id = @InstitutionId)
+           AND (@State IS NULL OR state = @State)
+         ORDER BY id DESC
+        """, "@Limit");
 }
