@@ -18,6 +18,11 @@ public sealed record DataDisclosed : IntegrationEvent
     public required IReadOnlyList<string> DataCategories { get; init; }
     public required IReadOnlyList<DisclosedSubject> Subjects { get; init; }
     public required DateTimeOffset DisclosedAt { get; init; }
+    /// <summary>
+    /// The position, in Exchange's audit log, of the entry that records this part of the delivery: a
+    /// subject can be given that entry with its inclusion proof. Null from producers that keep no log.
+    /// </summary>
+    public long? AuditSequence { get; init; }
 }
 
 /// <summary>A data holder erased a subject's records in answer to an erasure request.</summary>

@@ -31,6 +31,7 @@ public static class ExchangeModule
         V1.CatalogService.Descriptor.FullName,
         V1.VaultService.Descriptor.FullName,
         V1.DataRequestService.Descriptor.FullName,
+        V1.DeliveryService.Descriptor.FullName,
         Audit.V1.AuditLogService.Descriptor.FullName,
     ];
 
@@ -70,6 +71,11 @@ public static class ExchangeModule
         services.AddSingleton<VaultUploads>();
         services.AddSingleton<DataRequestRepository>();
         services.AddSingleton<DataRequests>();
+        services.AddSingleton<ConsentChecks>();
+        services.AddSingleton<DeliveryRepository>();
+        services.AddSingleton<Deliveries>();
+        services.AddSingleton<DeliveryAccounts>();
+        services.AddSingleton(new Pseudonyms(PseudonymKey(section, builder)));
         // A request may name many subjects.
         services.AddOptions<RequestLimits>().Configure(limits =>
             limits.Fields[V1.CreateDataRequestRequest.Descriptor.FindFieldByName("subject_ids").FullName] = Model.DataRequestRules.MaxSubjects);
@@ -103,7 +109,35 @@ public static class ExchangeModule
         app.MapGrpcService<CatalogGrpcService>().OnPort(port);
         app.MapGrpcService<VaultGrpcService>().OnPort(port);
         app.MapGrpcService<DataRequestGrpcService>().OnPort(port);
+        app.MapGrpcService<DeliveryGrpcService>().OnPort(port);
         app.MapAuditLog<ExchangeDatabase>(port);
         return app;
+    }
+
+    /// <summary>The key of recipients' pseudonyms: configuration, or the public development key where that is allowed.</summary>
+    private static byte[] PseudonymKey(IConfigurationSection section, WebApplicationBuilder builder)
+    {
+        var configured = section["PseudonymKey"];
+        if (string.IsNullOrWhiteSpace(configured) || configured == Pseudonyms.DevelopmentKey)
+        {
+            if (!DevelopmentKeys.Allowed(builder.Configuration, builder.Environment))
+            {
+                throw new MissingKeyException(
+                    "Oversight:Exchange:PseudonymKey is not set (or is the public development key). Set it (environment variable "
+                    + "Oversight__Exchange__PseudonymKey) to the base64 of 32 random bytes, e.g. from 'openssl rand -base64 32'; keep it for good, "
+                    + "since a recipient's pseudonyms change with it.");
+            }
+
+            return Convert.FromBase64String(Pseudonyms.DevelopmentKey);
+        }
+
+        try
+        {
+            return Convert.FromBase64String(configured);
+        }
+        catch (FormatException)
+        {
+            throw new MissingKeyException("Oversight:Exchange:PseudonymKey must be base64 (of at least 32 random bytes).");
+        }
     }
 }

@@ -64,6 +64,9 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     public ExchangeDatabase Database => Services.GetRequiredService<ExchangeDatabase>();
 
+    /// <summary>Exchange's link to Consent, to break on demand.</summary>
+    public ConsentLinkFaults ConsentLink => Services.GetRequiredService<ConsentLinkFaults>();
+
     /// <param name="dataDirectory">A folder an earlier host used (a restart), kept when this one is disposed; null for a fresh one.</param>
     public static async Task<ExchangeTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null)
     {
@@ -103,9 +106,9 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         builder.AddConsentModule(dataDirectory);
         builder.AddExchangeModule(dataDirectory);
         // Exchange's calls to Consent go through the test server, as the embedded default's go through 127.0.0.1:5101.
+        builder.Services.AddSingleton(provider => new ConsentLinkFaults(((TestServer)provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()).CreateHandler()));
         builder.Services.AddSingleton(provider => new ConsentConnection(
-            provider.GetRequiredService<IOptions<ExchangeOptions>>(), provider.GetRequiredService<AuthOptions>(),
-            provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>() is TestServer server ? server.CreateHandler() : null));
+            provider.GetRequiredService<IOptions<ExchangeOptions>>(), provider.GetRequiredService<AuthOptions>(), provider.GetRequiredService<ConsentLinkFaults>()));
         builder.Services.AddOversightBus(builder.Configuration);
 
         var app = builder.Build();
@@ -125,6 +128,11 @@ public sealed class ExchangeTestHost : IAsyncDisposable
     public CatalogService.CatalogServiceClient Catalog(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
 
     public VaultService.VaultServiceClient Vault(string organisationId = Shopwave, string kind = "platform") => new(Invoker(organisationId, kind));
+
+    public DeliveryService.DeliveryServiceClient Deliveries(string organisationId = CreditBureau, string kind = "institution") => new(Invoker(organisationId, kind));
+
+    public Consent.V1.SubjectService.SubjectServiceClient Subjects(string organisationId = Shopwave, string kind = "platform") =>
+        new(Invoke(_consent, organisationId, kind, null));
 
     public DataRequestService.DataRequestServiceClient Requests(string organisationId = CreditBureau, string kind = "institution") => new(Invoker(organisationId, kind));
 

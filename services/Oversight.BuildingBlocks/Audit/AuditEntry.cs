@@ -15,6 +15,20 @@ public sealed record AuditRecord(
     string? SubjectId = null,
     IReadOnlyDictionary<string, string>? Detail = null);
 
+/// <summary>Conventions of an entry's detail that the log's readers rely on.</summary>
+public static class AuditRecords
+{
+    /// <summary>
+    /// The detail key naming, space-separated, the organisations besides the actor that an entry concerns
+    /// (a delivery's recipient and the platforms whose data it carried): each may read the entry by its
+    /// position, with its proof, as the actor may.
+    /// </summary>
+    public const string Parties = "parties";
+
+    public static bool NamesParty(IReadOnlyDictionary<string, string> detail, string organisationId) =>
+        detail.TryGetValue(Parties, out var parties) && parties.Split(' ').Contains(organisationId, StringComparer.Ordinal);
+}
+
 /// <summary>The outcomes modules record; a plain string in the log, so a new one needs no migration.</summary>
 public static class AuditOutcomes
 {

@@ -82,9 +82,9 @@ public sealed class AuditLogGrpcService<TDatabase>(ModuleAuditLog<TDatabase> aud
         var entry = await audit.Reader.EntryAsync(connection, request.Sequence, cancellationToken)
             ?? throw new NotFoundException("audit entry", request.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var caller = context.GetCaller();
-        if (!caller.IsRegulator && entry.ActorId != caller.OrganisationId)
+        if (!caller.IsRegulator && entry.ActorId != caller.OrganisationId && !AuditRecords.NamesParty(entry.Detail, caller.OrganisationId))
         {
-            throw new PermissionDeniedException("Only the regulator reads entries of other actors.", $"audit/entries/{entry.Sequence}");
+            throw new PermissionDeniedException("Only the regulator reads entries of other actors, unless an entry names the caller as a party.", $"audit/entries/{entry.Sequence}");
         }
 
         SignedCheckpoint? checkpoint;

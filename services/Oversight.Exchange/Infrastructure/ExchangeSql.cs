@@ -167,4 +167,92 @@ public static class ExchangeSql
            AND (@State IS NULL OR state = @State)
          ORDER BY id DESC
         """, "@Limit");
+
+    /// <summary>
+    /// The next records of one dataset for a delivery, by record key after @AfterKey. A request limited
+    /// to subjects reads only theirs; a time range only records within it (either bound off when NULL).
+    /// </summary>
+    public static string DeliveryRecords(SqlDialect dialect, bool bySubjects) => dialect.Page($"""
+        SELECT r.record_key AS RecordKey, r.subject_ref AS SubjectRef, r.occurred_at_ms AS OccurredAtMs, r.sealed AS Sealed, r.content_mac AS ContentMac
+          FROM vault_record r
+         WHERE r.dataset_id = @DatasetId AND r.record_key > @AfterKey
+           AND (@OccurAfterMs IS NULL OR r.occurred_at_ms >= @OccurAfterMs)
+           AND (@OccurBeforeMs IS NULL OR r.occurred_at_ms < @OccurBeforeMs)
+           {(bySubjects ? "AND EXISTS (SELECT 1 FROM data_request_subject s WHERE s.data_request_id = @RequestId AND s.dataset_id = r.dataset_id AND s.subject_ref = r.subject_ref)" : "")}
+         ORDER BY r.record_key
+        """, "@Limit");
+
+    // ---- deliveries ----------------------------------------------------------------------------
+
+    private const string DeliveryColumns = """
+        id AS Id, data_request_id AS DataRequestId, recipient_id AS RecipientId, state AS State, stop_reason AS StopReason, pages AS Pages,
+        delivered AS Delivered, withheld AS Withheld, started_at_ms AS StartedAtMs, retention_deadline_ms AS RetentionDeadlineMs,
+        purge_attested_at_ms AS PurgeAttestedAtMs, purged_at_ms AS PurgedAtMs, purge_statement AS PurgeStatement, version AS Version
+        """;
+
+    public static string GetDelivery => $"SELECT {DeliveryColumns} FROM delivery WHERE id = @Id;";
+
+    public static string DeliveryControllers => "SELECT delivery_id AS DeliveryId, controller_id AS ControllerId FROM delivery_controller WHERE delivery_id IN @Ids;";
+
+    public static string InsertDelivery => """
+        INSERT INTO delivery (id, data_request_id, recipient_id, state, stop_reason, pages, delivered, withheld, started_at_ms, retention_deadline_ms,
+                              purge_attested_at_ms, purged_at_ms, purge_statement, version)
+        VALUES (@Id, @DataRequestId, @RecipientId, 1, '', 0, 0, '{}', @At, NULL, NULL, NULL, NULL, 1);
+        """;
+
+    public static string InsertDeliveryController => "INSERT INTO delivery_controller (delivery_id, controller_id) VALUES (@DeliveryId, @ControllerId);";
+
+    /// <summary>A delivery's totals and state, written with each page and at its end, under its version.</summary>
+    public static string UpdateDelivery => """
+        UPDATE delivery SET state = @State, stop_reason = @StopReason, pages = @Pages, delivered = @Delivered, withheld = @Withheld,
+               retention_deadline_ms = @RetentionDeadlineMs, version = version + 1
+         WHERE id = @Id AND version = @ExpectedVersion;
+        """;
+
+    public static string AttestPurge => """
+        UPDATE delivery SET purge_attested_at_ms = @At, purged_at_ms = @PurgedAt, purge_statement = @Statement, version = version + 1
+         WHERE id = @Id AND purge_attested_at_ms IS NULL AND version = @ExpectedVersion;
+        """;
+
+    public static string GetDeliveryPage => """
+        SELECT page_number AS PageNumber, dataset_index AS DatasetIndex, last_record_key AS LastRecordKey, delivered AS Delivered, withheld AS Withheld,
+               retention_deadline_ms AS RetentionDeadlineMs, audit_sequence AS AuditSequence
+          FROM delivery_page WHERE delivery_id = @DeliveryId AND page_number = @PageNumber;
+        """;
+
+    public static string DeliveryPagesUpTo => """
+        SELECT page_number AS PageNumber, dataset_index AS DatasetIndex, last_record_key AS LastRecordKey, delivered AS Delivered, withheld AS Withheld,
+               retention_deadline_ms AS RetentionDeadlineMs, audit_sequence AS AuditSequence
+          FROM delivery_page WHERE delivery_id = @DeliveryId AND page_number <= @PageNumber ORDER BY page_number;
+        """;
+
+    public static string InsertDeliveryPage => """
+        INSERT INTO delivery_page (delivery_id, page_number, dataset_index, last_record_key, delivered, withheld, retention_deadline_ms, audit_sequence, sent_at_ms)
+        VALUES (@DeliveryId, @PageNumber, @DatasetIndex, @LastRecordKey, @Delivered, @Withheld, @RetentionDeadlineMs, @AuditSequence, @At);
+        """;
+
+    /// <summary>Pages sent after the one a resumed delivery goes on from: they are sent again (and recorded again).</summary>
+    public static string DeletePagesAfter => "DELETE FROM delivery_page WHERE delivery_id = @DeliveryId AND page_number > @PageNumber;";
+
+    /// <summary>
+    /// Deliveries newest first, from before @BeforeId: a recipient's (@RecipientId), a platform's data
+    /// (@ControllerId), one request's (@RequestId), or all; each filter off when NULL.
+    /// </summary>
+    public static string ListDeliveries(SqlDialect dialect) => dialect.Page($"""
+        SELECT {DeliveryColumns} FROM delivery d
+         WHERE (@BeforeId IS NULL OR d.id < @BeforeId)
+           AND (@RecipientId IS NULL OR d.recipient_id = @RecipientId)
+           AND (@RequestId IS NULL OR d.data_request_id = @RequestId)
+           AND (@ControllerId IS NULL OR EXISTS (SELECT 1 FROM delivery_controller c WHERE c.delivery_id = d.id AND c.controller_id = @ControllerId))
+         ORDER BY d.id DESC
+        """, "@Limit");
+
+    /// <summary>Deliveries past their retention deadline (before @Now) without an attestation, oldest deadline first, after (@AfterDeadline, @AfterId).</summary>
+    public static string ListOverdue(SqlDialect dialect) => dialect.Page($"""
+        SELECT {DeliveryColumns} FROM delivery d
+         WHERE d.purge_attested_at_ms IS NULL AND d.retention_deadline_ms < @Now
+           AND (d.retention_deadline_ms > @AfterDeadline OR (d.retention_deadline_ms = @AfterDeadline AND d.id > @AfterId))
+           AND (@ControllerId IS NULL OR EXISTS (SELECT 1 FROM delivery_controller c WHERE c.delivery_id = d.id AND c.controller_id = @ControllerId))
+         ORDER BY d.retention_deadline_ms, d.id
+        """, "@Limit");
 }

@@ -1,0 +1,400 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Oversight.BuildingBlocks.Audit;
+using Oversight.BuildingBlocks.Data;
+using Oversight.BuildingBlocks.Errors;
+using Oversight.BuildingBlocks.Security;
+using Oversight.Contracts.Exchange;
+using Oversight.Exchange.Infrastructure;
+using Oversight.Exchange.Infrastructure.Vault;
+using Oversight.Exchange.Model;
+
+namespace Oversight.Exchange.Application;
+
+/// <summary>A record as it leaves: the subject as the recipient may see it, only the fields asked for.</summary>
+public sealed record OutgoingRecord(string DatasetId, string Subject, string RecordKey, DateTimeOffset OccurredAt, IReadOnlyDictionary<string, string> Fields);
+
+/// <summary>What a delivery stream carries, in order: one opening, pages, one closing.</summary>
+public abstract record DeliveryMessage;
+
+public sealed record DeliveryOpened(Delivery Delivery, bool Identified, IReadOnlyList<string> Fields, DateTimeOffset MaxRetentionDeadline, long ResumedAfterPage)
+    : DeliveryMessage;
+
+public sealed record DeliveredPage(
+    long PageNumber, IReadOnlyList<OutgoingRecord> Records, IReadOnlyDictionary<string, long> Withheld, DateTimeOffset? RetentionDeadline, string ResumeToken,
+    long AuditSequence) : DeliveryMessage;
+
+public sealed record DeliveryClosed(Delivery Delivery) : DeliveryMessage;
+
+/// <summary>
+/// Deliveries (design §10.3). A page at a time: read the next sealed records of the request, open
+/// them, ask Consent about that page's subjects (fail closed), keep only allowed subjects' records and
+/// only the fields asked for, name subjects by the recipient's pseudonym unless identified data is
+/// allowed, then record the page — cursor, counts, retention deadline, audit entries and the
+/// DataDisclosed event — in one transaction before it leaves. The alliance and the freeze are read
+/// again before every page, so a suspension, an expiry or a freeze stops a stream at its next page.
+/// </summary>
+public sealed class Deliveries(
+    ExchangeDatabase database,
+    DataRequestRepository requests,
+    DatasetRepository datasets,
+    DeliveryRepository deliveries,
+    GovernanceReadModels readModels,
+    DatasetKeys keys,
+    ConsentChecks consent,
+    Pseudonyms pseudonyms,
+    ModuleAuditLog<ExchangeDatabase> log,
+    ExchangeAudit audit,
+    TimeProvider time)
+{
+    public const int DefaultPageSize = 500;
+    public const int MaxPageSize = 1000;
+
+    public static string ResumeToken(string deliveryId, long pageNumber) => PageToken.Encode(deliveryId, pageNumber.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Starts a delivery of an approved request, or resumes one after the page a resume token names.</summary>
+    public async IAsyncEnumerable<DeliveryMessage> StreamAsync(
+        Caller caller, string? dataRequestId, (string DeliveryId, long AfterPage)? resume, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var run = await OpenAsync(caller, dataRequestId, resume, cancellationToken);
+        yield return new DeliveryOpened(run.Delivery, run.Identified, run.Request.Fields, run.MaxRetentionDeadline, run.PageNumber);
+        while (await NextPageAsync(run, pageSize, cancellationToken) is { } page)
+        {
+            yield return page;
+        }
+
+        yield return new DeliveryClosed(await CompleteAsync(run, cancellationToken));
+    }
+
+    private sealed class Run(DataRequest request, IReadOnlyList<Dataset> datasets, Delivery delivery, DeliveryCursor cursor, long pageNumber, bool identified,
+        DateTimeOffset maxRetentionDeadline)
+    {
+        public DataRequest Request { get; } = request;
+        public IReadOnlyList<Dataset> Datasets { get; } = datasets;
+        public Delivery Delivery { get; set; } = delivery;
+        public DeliveryCursor Cursor { get; set; } = cursor;
+        public long PageNumber { get; set; } = pageNumber;
+        public bool Identified { get; } = identified;
+        public DateTimeOffset MaxRetentionDeadline { get; } = maxRetentionDeadline;
+    }
+
+    private async Task<Run> OpenAsync(Caller caller, string? dataRequestId, (string DeliveryId, long AfterPage)? resume, CancellationToken cancellationToken)
+    {
+        var now = time.UtcNowToMillisecond();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        Delivery? resumed = null;
+        if (resume is { } token)
+        {
+            resumed = await deliveries.GetAsync(connection, token.DeliveryId, null, cancellationToken) ?? throw new NotFoundException("delivery", token.DeliveryId);
+            if (resumed.RecipientId != caller.OrganisationId)
+            {
+                throw new PermissionDeniedException("Only the recipient resumes its delivery.", $"delivery/{resumed.Id}");
+            }
+
+            if (resumed.State == DeliveryState.Completed)
+            {
+                throw new FailedPreconditionException("COMPLETED", $"delivery/{resumed.Id}", "This delivery is complete; fetch the request again for a new delivery.");
+            }
+
+            dataRequestId = resumed.DataRequestId;
+        }
+
+        var request = await requests.GetAsync(connection, dataRequestId!, null, cancellationToken) ?? throw new NotFoundException("data request", dataRequestId!);
+        if (request.InstitutionId != caller.OrganisationId)
+        {
+            throw new PermissionDeniedException("Only the institution that asked fetches a request.", $"request/{request.Id}");
+        }
+
+        if (request.State != DataRequestState.Approved)
+        {
+            throw new FailedPreconditionException("REJECTED", $"request/{request.Id}", "The request was rejected; nothing is delivered for it.");
+        }
+
+        var alliance = await GateAsync(connection, request, now, cancellationToken);
+        var found = await datasets.GetManyAsync(connection, request.DatasetIds, null, cancellationToken);
+        var ordered = request.DatasetIds.Select(id => found.First(d => d.Id == id)).ToList();
+        var identified = request.Identified && alliance.IdentifiedData;
+        var deadline = now + alliance.MaxRetention;
+
+        await using var session = await database.BeginAsync(cancellationToken);
+        if (resumed is null)
+        {
+            var delivery = new Delivery(Guid.CreateVersion7(now).ToString("D"), request.Id, caller.OrganisationId,
+                ordered.Select(d => d.OwnerId).Distinct().Order(StringComparer.Ordinal).ToList(), DeliveryState.Streaming, "", 0, 0,
+                new Dictionary<string, long>(), now, null, null, null, null, 1);
+            await deliveries.InsertAsync(session, delivery);
+            await audit.RecordAsync(session, caller, "delivery.started", $"delivery/{delivery.Id}", $"delivery of request {request.Id}",
+                new Dictionary<string, string> { ["data_request_id"] = request.Id, ["alliance_id"] = alliance.AllianceId, [AuditRecords.Parties] = Parties(delivery) });
+            await session.CommitAsync();
+            return new Run(request, ordered, delivery, DeliveryCursor.Start, 0, identified, deadline);
+        }
+
+        // Pages after the one the client says it has were sent but not received: they are sent again, checked again.
+        var afterPage = resume!.Value.AfterPage;
+        var kept = await deliveries.PagesUpToAsync(session, resumed.Id, afterPage);
+        if (kept.Count != afterPage)
+        {
+            var violations = new FieldViolations();
+            violations.Add("resume_token", $"names page {afterPage}, which this delivery never sent");
+            violations.ThrowIfAny();
+        }
+
+        await deliveries.DeletePagesAfterAsync(session, resumed.Id, afterPage);
+        var totals = resumed with
+        {
+            State = DeliveryState.Streaming,
+            StopReason = "",
+            Pages = afterPage,
+            Delivered = kept.Sum(p => p.Delivered),
+            Withheld = Sum(kept.Select(p => p.Withheld)),
+            RetentionDeadline = kept.Select(p => p.RetentionDeadline).Where(d => d is not null).Min(),
+        };
+        if (!await deliveries.UpdateAsync(session, totals, resumed.Version))
+        {
+            throw new AbortedException($"Delivery {resumed.Id} is being resumed by another stream.");
+        }
+
+        await audit.RecordAsync(session, caller, "delivery.resumed", $"delivery/{resumed.Id}", $"resumed after page {afterPage}",
+            new Dictionary<string, string> { ["data_request_id"] = request.Id, ["after_page"] = afterPage.ToString(CultureInfo.InvariantCulture), [AuditRecords.Parties] = Parties(resumed) });
+        await session.CommitAsync();
+        var cursor = afterPage == 0 ? DeliveryCursor.Start : kept[^1].End;
+        return new Run(request, ordered, totals with { Version = resumed.Version + 1 }, cursor, afterPage, identified, deadline);
+    }
+
+    private async Task<DeliveredPage?> NextPageAsync(Run run, int pageSize, CancellationToken cancellationToken)
+    {
+        while (run.Cursor.DatasetIndex < run.Datasets.Count)
+        {
+            var now = time.UtcNowToMillisecond();
+            var dataset = run.Datasets[run.Cursor.DatasetIndex];
+            AllianceTerms alliance;
+            IReadOnlyList<StoredRecord> rows;
+            await using (var connection = await database.OpenAsync(cancellationToken))
+            {
+                try
+                {
+                    alliance = await GateAsync(connection, run.Request, now, cancellationToken);
+                }
+                catch (FailedPreconditionException exception)
+                {
+                    await StopAsync(run, exception.Message);
+                    throw;
+                }
+
+                rows = await deliveries.RecordsAsync(connection, run.Request, dataset.Id, run.Cursor.AfterRecordKey, pageSize, cancellationToken);
+            }
+
+            if (rows.Count == 0)
+            {
+                run.Cursor = new DeliveryCursor(run.Cursor.DatasetIndex + 1, "");
+                continue;
+            }
+
+            var opened = await OpenRecordsAsync(run, dataset, rows, cancellationToken);
+            IReadOnlyDictionary<string, SubjectDecision> decisions;
+            try
+            {
+                decisions = await consent.CheckAsync(dataset.OwnerId, run.Request.InstitutionId, run.Request.Purpose, dataset.DataCategory,
+                    opened.Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
+            }
+            catch (UnavailableException exception)
+            {
+                await StopAsync(run, exception.Message);
+                throw;
+            }
+
+            return await RecordPageAsync(run, dataset, alliance, rows, opened, decisions, lastOfDataset: rows.Count < pageSize, now, cancellationToken);
+        }
+
+        return null;
+    }
+
+    private async Task<IReadOnlyList<DecodedRecord>> OpenRecordsAsync(Run run, Dataset dataset, IReadOnlyList<StoredRecord> rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var key = await keys.ForAsync(dataset.Id, cancellationToken);
+            return rows.Select(r => RecordPayload.Decode(key.Open(r.RecordKey, r.Sealed))).ToList();
+        }
+        catch (Exception exception) when (exception is VaultKeyException or FormatException or FailedPreconditionException)
+        {
+            var message = $"A record of dataset {dataset.Id} does not open: {exception.Message}";
+            await StopAsync(run, message);
+            throw new FailedPreconditionException("VAULT_KEY", $"dataset/{dataset.Id}", message);
+        }
+    }
+
+    private async Task<DeliveredPage> RecordPageAsync(
+        Run run, Dataset dataset, AllianceTerms alliance, IReadOnlyList<StoredRecord> rows, IReadOnlyList<DecodedRecord> opened,
+        IReadOnlyDictionary<string, SubjectDecision> decisions, bool lastOfDataset, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var outgoing = new List<OutgoingRecord>(rows.Count);
+        var withheld = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var record = opened[i];
+            var decision = decisions[record.SubjectId];
+            if (!decision.Allowed)
+            {
+                withheld[decision.DenyReason] = withheld.GetValueOrDefault(decision.DenyReason) + 1;
+                continue;
+            }
+
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var name in run.Request.Fields)
+            {
+                if (record.Fields.TryGetValue(name, out var value))
+                {
+                    fields[name] = value;
+                }
+            }
+
+            outgoing.Add(new OutgoingRecord(dataset.Id, run.Identified ? record.SubjectId : pseudonyms.For(run.Request.InstitutionId, record.SubjectId),
+                rows[i].RecordKey, DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs), fields));
+        }
+
+        var disclosed = opened.Where(r => decisions[r.SubjectId].Allowed).Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList();
+        DateTimeOffset? deadline = outgoing.Count == 0 ? null : Retention.Deadline(now, alliance.MaxRetention, disclosed.Select(s => decisions[s].DataLife));
+        var pageNumber = run.PageNumber + 1;
+        var end = new DeliveryCursor(run.Cursor.DatasetIndex, rows[^1].RecordKey);
+        var delivery = run.Delivery;
+        var withheldCount = withheld.Values.Sum();
+
+        await using var session = await database.BeginAsync(cancellationToken);
+        var detail = new Dictionary<string, string>
+        {
+            ["data_request_id"] = run.Request.Id,
+            ["dataset_id"] = dataset.Id,
+            ["page"] = pageNumber.ToString(CultureInfo.InvariantCulture),
+            ["delivered"] = outgoing.Count.ToString(CultureInfo.InvariantCulture),
+            ["withheld"] = withheldCount.ToString(CultureInfo.InvariantCulture),
+            [AuditRecords.Parties] = Parties(delivery),
+            // The subjects whose data left, by the log's keyed hash: a subject given this entry can find itself in it.
+            ["subject_refs"] = string.Join(' ', disclosed.Select(log.Subjects.For)),
+        };
+        var entry = await audit.RecordAsync(session, new Caller(delivery.RecipientId, Contracts.Governance.OrganisationKinds.Institution, null),
+            "delivery.page", $"delivery/{delivery.Id}", $"page {pageNumber}: {outgoing.Count} record(s) delivered, {withheldCount} withheld", detail);
+        if (withheldCount > 0)
+        {
+            await audit.RecordServiceAsync(session, "delivery.withheld", $"delivery/{delivery.Id}",
+                string.Join(", ", withheld.Select(w => $"{w.Value} {w.Key}")),
+                new Dictionary<string, string>(withheld.ToDictionary(w => w.Key, w => w.Value.ToString(CultureInfo.InvariantCulture)))
+                {
+                    ["page"] = pageNumber.ToString(CultureInfo.InvariantCulture), [AuditRecords.Parties] = Parties(delivery),
+                });
+        }
+
+        var page = new DeliveryPage(pageNumber, end, outgoing.Count, withheld, deadline, entry.Sequence);
+        await deliveries.InsertPageAsync(session, delivery.Id, page, now);
+        var updated = delivery with
+        {
+            Pages = pageNumber,
+            Delivered = delivery.Delivered + outgoing.Count,
+            Withheld = Sum([delivery.Withheld, withheld]),
+            RetentionDeadline = Min(delivery.RetentionDeadline, deadline),
+        };
+        if (!await deliveries.UpdateAsync(session, updated, delivery.Version))
+        {
+            throw new AbortedException($"Delivery {delivery.Id} was resumed by another stream; this one ends.");
+        }
+
+        if (disclosed.Count > 0)
+        {
+            await ExchangeEvents.EnqueueAsync(session, new DataDisclosed
+            {
+                DeliveryId = delivery.Id,
+                ControllerId = dataset.OwnerId,
+                RecipientId = delivery.RecipientId,
+                Purpose = run.Request.Purpose,
+                DataCategories = [dataset.DataCategory],
+                Subjects = disclosed.Select(s => new DisclosedSubject { SubjectId = s, ConsentId = decisions[s].ConsentId, MandateId = decisions[s].MandateId }).ToList(),
+                DisclosedAt = now,
+                AuditSequence = entry.Sequence,
+            }, now, updated.Version + 1);
+        }
+
+        await session.CommitAsync();
+        run.Delivery = updated with { Version = delivery.Version + 1 };
+        run.PageNumber = pageNumber;
+        // A short page ends its dataset: the next page starts on the next one without reading this one again.
+        run.Cursor = lastOfDataset ? new DeliveryCursor(end.DatasetIndex + 1, "") : end;
+        return new DeliveredPage(pageNumber, outgoing, withheld, deadline, ResumeToken(delivery.Id, pageNumber), entry.Sequence);
+    }
+
+    private async Task<Delivery> CompleteAsync(Run run, CancellationToken cancellationToken)
+    {
+        await using var session = await database.BeginAsync(cancellationToken);
+        var completed = run.Delivery with { State = DeliveryState.Completed };
+        if (!await deliveries.UpdateAsync(session, completed, run.Delivery.Version))
+        {
+            throw new AbortedException($"Delivery {run.Delivery.Id} was resumed by another stream; this one ends.");
+        }
+
+        await audit.RecordServiceAsync(session, "delivery.completed", $"delivery/{completed.Id}",
+            $"{completed.Pages} page(s): {completed.Delivered} record(s) delivered, {completed.Withheld.Values.Sum()} withheld",
+            new Dictionary<string, string> { ["data_request_id"] = completed.DataRequestId, [AuditRecords.Parties] = Parties(completed) });
+        await session.CommitAsync();
+        return completed with { Version = completed.Version + 1 };
+    }
+
+    /// <summary>Marks the delivery stopped (it may be resumed once the cause is gone); never masks the cause.</summary>
+    private async Task StopAsync(Run run, string reason)
+    {
+        try
+        {
+            await using var session = await database.BeginAsync(CancellationToken.None);
+            var stopped = run.Delivery with { State = DeliveryState.Stopped, StopReason = reason.Length > 500 ? reason[..500] : reason };
+            if (await deliveries.UpdateAsync(session, stopped, run.Delivery.Version))
+            {
+                await audit.RecordServiceAsync(session, "delivery.stopped", $"delivery/{stopped.Id}", stopped.StopReason,
+                    new Dictionary<string, string> { ["data_request_id"] = stopped.DataRequestId, [AuditRecords.Parties] = Parties(stopped) });
+                await session.CommitAsync();
+                run.Delivery = stopped with { Version = stopped.Version + 1 };
+            }
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or TimeoutException)
+        {
+            // The stop is told to the caller either way; the delivery stays resumable.
+        }
+    }
+
+    /// <summary>The alliance the request was approved under, if data may flow under it now and the exchange is not frozen.</summary>
+    private async Task<AllianceTerms> GateAsync(System.Data.Common.DbConnection connection, DataRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var alliance = await readModels.AllianceAsync(connection, request.AllianceId!, null, cancellationToken);
+        if (alliance is null || !alliance.OpenAt(now))
+        {
+            var why = alliance?.Standing switch
+            {
+                AllianceStanding.Suspended => "is suspended",
+                AllianceStanding.Ended => "has ended",
+                AllianceStanding.Active => "is not valid at this time",
+                _ => "is not known",
+            };
+            throw new FailedPreconditionException("ALLIANCE", $"alliance/{request.AllianceId}", $"Alliance {request.AllianceId} {why}; nothing is delivered under it.");
+        }
+
+        var standing = await readModels.ExchangeStandingAsync(connection, null, cancellationToken);
+        if (standing.Frozen)
+        {
+            throw new FailedPreconditionException("FROZEN", "exchange", $"The exchange is frozen by the regulator ({standing.Reason}); nothing is delivered until it is unfrozen.");
+        }
+
+        return alliance;
+    }
+
+    private static string Parties(Delivery delivery) => string.Join(' ', delivery.ControllerIds.Prepend(delivery.RecipientId).Distinct(StringComparer.Ordinal));
+
+    private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
+    {
+        var total = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (reason, count) in counts.SelectMany(c => c))
+        {
+            total[reason] = total.GetValueOrDefault(reason) + count;
+        }
+
+        return new Dictionary<string, long>(total, StringComparer.Ordinal);
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+}

@@ -1,0 +1,60 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Oversight.BuildingBlocks.Errors;
+
+namespace Oversight.Exchange.Infrastructure;
+
+/// <summary>Consent's answer for one subject: allowed (with what allowed it), or why not.</summary>
+public sealed record SubjectDecision(string SubjectId, bool Allowed, string? ConsentId, string? MandateId, TimeSpan? DataLife, string DenyReason);
+
+/// <summary>
+/// Consent's batch check on the delivery path, as the Exchange service, within the configured
+/// deadline. Anything but a complete answer — no answer in time, an error, an answer that does not
+/// match the question — is <see cref="UnavailableException"/>: the caller fails closed.
+/// </summary>
+public sealed class ConsentChecks(ConsentConnection consent, IOptions<ExchangeOptions> options)
+{
+    public async Task<IReadOnlyDictionary<string, SubjectDecision>> CheckAsync(
+        string controllerId, string recipientId, string purpose, string category, IReadOnlyCollection<string> subjectIds, CancellationToken cancellationToken)
+    {
+        var request = new Consent.V1.BatchCheckConsentRequest { ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose, DataCategories = { category } };
+        request.SubjectIds.AddRange(subjectIds);
+        Consent.V1.BatchCheckConsentResponse response;
+        try
+        {
+            response = await consent.Checks.BatchCheckConsentAsync(request, consent.Call(options.Value.Consent.CheckDeadline, cancellationToken));
+        }
+        catch (RpcException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UnavailableException($"Consent did not answer the check ({exception.StatusCode}); nothing more is delivered. Resume the delivery later.");
+        }
+
+        if (response.Decisions.Count != subjectIds.Count)
+        {
+            throw new UnavailableException("Consent's answer did not match the check; nothing more is delivered. Resume the delivery later.");
+        }
+
+        var decisions = new Dictionary<string, SubjectDecision>(StringComparer.Ordinal);
+        foreach (var decision in response.Decisions)
+        {
+            var allowed = decision.Decision == Consent.V1.Decision.Allow;
+            decisions[decision.SubjectId] = new SubjectDecision(
+                decision.SubjectId, allowed, OrNull(decision.ConsentId), OrNull(decision.MandateId), decision.DataLife?.ToTimeSpan(),
+                allowed ? "" : ReasonName(decision.DenyReason));
+        }
+
+        if (subjectIds.Any(s => !decisions.ContainsKey(s)))
+        {
+            throw new UnavailableException("Consent's answer did not name every subject checked; nothing more is delivered. Resume the delivery later.");
+        }
+
+        return decisions;
+    }
+
+    /// <summary>The reason as the proto names it (<c>DENY_REASON_REVOKED</c>), which is how deliveries count withheld records.</summary>
+    private static string ReasonName(Consent.V1.DenyReason reason) =>
+        Consent.V1.ConsentReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("DenyReason").FindValueByNumber((int)reason)?.Name
+        ?? $"DENY_REASON_{(int)reason}";
+
+    private static string? OrNull(string value) => value.Length == 0 ? null : value;
+}

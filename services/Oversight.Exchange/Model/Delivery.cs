@@ -1,0 +1,61 @@
+namespace Oversight.Exchange.Model;
+
+public enum DeliveryState
+{
+    Streaming = 1,
+    Completed = 2,
+    Stopped = 3,
+}
+
+/// <summary>
+/// One delivery of an approved request: what left, what was withheld and why, and how long the
+/// recipient may keep it. A delivery resumed after a cut goes on under the same id.
+/// </summary>
+public sealed record Delivery(
+    string Id,
+    string DataRequestId,
+    string RecipientId,
+    IReadOnlyList<string> ControllerIds,
+    DeliveryState State,
+    string StopReason,
+    long Pages,
+    long Delivered,
+    IReadOnlyDictionary<string, long> Withheld,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? RetentionDeadline,
+    DateTimeOffset? PurgeAttestedAt,
+    DateTimeOffset? PurgedAt,
+    string? PurgeStatement,
+    long Version);
+
+/// <summary>Where a delivery stands in its request's datasets: the dataset's position in the request and the last record key sent.</summary>
+public sealed record DeliveryCursor(int DatasetIndex, string AfterRecordKey)
+{
+    public static DeliveryCursor Start { get; } = new(0, "");
+}
+
+/// <summary>One page as it is recorded: its cursor, counts and deadline, and its audit entry.</summary>
+public sealed record DeliveryPage(
+    long PageNumber, DeliveryCursor End, long Delivered, IReadOnlyDictionary<string, long> Withheld, DateTimeOffset? RetentionDeadline, long AuditSequence);
+
+/// <summary>How long delivered data may be kept (design §10.3).</summary>
+public static class Retention
+{
+    /// <summary>
+    /// The least of the alliance's maximum retention and each allowing consent's data life, from the
+    /// time of delivery; a statutory mandate sets no data life of its own.
+    /// </summary>
+    public static DateTimeOffset Deadline(DateTimeOffset deliveredAt, TimeSpan allianceMaxRetention, IEnumerable<TimeSpan?> consentDataLives)
+    {
+        var shortest = allianceMaxRetention;
+        foreach (var life in consentDataLives)
+        {
+            if (life is { } value && value < shortest)
+            {
+                shortest = value;
+            }
+        }
+
+        return deliveredAt + shortest;
+    }
+}

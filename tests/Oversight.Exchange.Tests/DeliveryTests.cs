@@ -1,0 +1,391 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Oversight.Consent.V1;
+using Oversight.Exchange.V1;
+using Oversight.Testing;
+using static Oversight.Exchange.Tests.ExchangeTestHost;
+
+namespace Oversight.Exchange.Tests;
+
+/// <summary>
+/// Deliveries against the real Consent module: ten subjects with three records each, of whom the
+/// first eight consented (STORE, a data life of seven days) to the credit bureau's credit assessment.
+/// </summary>
+public sealed class DeliveryTests : IAsyncLifetime
+{
+    public const int Subjects = 10;
+    public const int Consenting = 8;
+    public const int RecordsPerSubject = 3;
+    private ExchangeTestHost _host = null!;
+    private string _datasetId = "";
+    private readonly Dictionary<string, string> _consents = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await StartAsync(settings => settings["Oversight:Exchange:Consent:CheckDeadline"] = "00:00:01");
+        _datasetId = await VaultUploadTests.PublishAsync(_host);
+        var records = Enumerable.Range(0, Subjects * RecordsPerSubject)
+            .Select(i => VaultUploadTests.NewRecord($"r{i:D3}", $"s{i % Subjects}", amount: $"{i}.00"));
+        await VaultUploadTests.UploadAsync(_host, _datasetId, "seed", records);
+        for (var s = 0; s < Consenting; s++)
+        {
+            _consents[$"s{s}"] = (await _host.Consent().GrantConsentAsync(Grant($"s{s}"))).Consent.Id;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    private GrantConsentRequest Grant(string subject)
+    {
+        var now = _host.Time.GetUtcNow();
+        return new GrantConsentRequest
+        {
+            RequestId = Guid.NewGuid().ToString("N"),
+            SubjectId = subject,
+            Terms = new ConsentTerms
+            {
+                RecipientId = CreditBureau,
+                Purpose = "credit_assessment",
+                DataCategories = { "user.financial.transactions" },
+                ValidUntil = Timestamp.FromDateTimeOffset(now.AddDays(90)),
+                Mode = ConsentMode.Store,
+                DataLife = Duration.FromTimeSpan(TimeSpan.FromDays(7)),
+                Evidence = new ConsentEvidence
+                {
+                    CollectionMethod = CollectionMethod.App,
+                    NoticeId = "privacy-notice",
+                    NoticeVersion = "2026-10",
+                    NoticeContentSha256 = new string('a', 64),
+                    CollectTime = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
+                    Language = "zh-CN",
+                    Jurisdiction = "CN",
+                    SeparateConsent = true,
+                },
+            },
+        };
+    }
+
+    private async Task<string> ApprovedRequestAsync(bool identified = false, string institution = CreditBureau)
+    {
+        await _host.ActivateAllianceAsync(institution, identified: identified);
+        var request = (await _host.Requests(institution).CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = Guid.NewGuid().ToString("N"),
+            DatasetIds = { _datasetId },
+            Purpose = "credit_assessment",
+            Fields = { "amount", "merchant" },
+        })).DataRequest;
+        Assert.Equal(V1.DataRequestState.Approved, request.State);
+        return request.Id;
+    }
+
+    /// <summary>The whole stream, in order.</summary>
+    private async Task<List<FetchDeliveryResponse>> FetchAsync(FetchDeliveryRequest request, string institution = CreditBureau)
+    {
+        using var call = _host.Deliveries(institution).FetchDelivery(request);
+        var messages = new List<FetchDeliveryResponse>();
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            messages.Add(message);
+        }
+
+        return messages;
+    }
+
+    private static IEnumerable<DeliveredRecord> Records(IEnumerable<FetchDeliveryResponse> messages) =>
+        messages.Where(m => m.KindCase == FetchDeliveryResponse.KindOneofCase.Page).SelectMany(m => m.Page.Records);
+
+    [Fact]
+    public async Task A_fetch_delivers_only_consented_subjects_pseudonymised_and_minimised()
+    {
+        var requestId = await ApprovedRequestAsync();
+
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 7 });
+
+        var started = messages[0].Started;
+        var summary = messages[^1].Summary;
+        Assert.Equal(requestId, started.DataRequestId);
+        Assert.False(started.Identified);
+        Assert.Equal(["amount", "merchant"], started.Fields);
+        var records = Records(messages).ToList();
+        Assert.Equal(Consenting * RecordsPerSubject, records.Count);
+        Assert.Equal(records.Count, records.Select(r => r.RecordKey).Distinct().Count());
+        Assert.All(records, r => Assert.Equal(["amount", "merchant"], r.Fields.Keys.Order()));
+        Assert.All(records, r => Assert.Matches("^[0-9a-f]{64}$", r.Subject));
+        Assert.Equal(Consenting, records.Select(r => r.Subject).Distinct().Count());
+        Assert.Equal(Consenting * RecordsPerSubject, summary.DeliveredRecords);
+        var withheld = Assert.Single(summary.Withheld);
+        Assert.Equal(("DENY_REASON_NO_CONSENT", (long)(Subjects - Consenting) * RecordsPerSubject), (withheld.Reason, withheld.Records));
+        Assert.Equal(messages.Count - 2, summary.Pages);
+        // The least of the alliance's 30 days and the consents' 7.
+        var deadline = summary.RetentionDeadline.ToDateTimeOffset();
+        Assert.Equal(_host.Time.GetUtcNow().AddDays(7), deadline, TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task An_alliance_allowing_identified_data_gets_the_subject_ids()
+    {
+        var requestId = await ApprovedRequestAsync(identified: true);
+
+        var records = Records(await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId })).ToList();
+
+        Assert.Equal(Enumerable.Range(0, Consenting).Select(s => $"s{s}").Order(), records.Select(r => r.Subject).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Pseudonyms_are_stable_for_a_recipient_and_differ_across_recipients()
+    {
+        var first = Records(await FetchAsync(new FetchDeliveryRequest { DataRequestId = await ApprovedRequestAsync() })).ToList();
+        var second = Records(await FetchAsync(new FetchDeliveryRequest { DataRequestId = await ApprovedRequestAsync() })).ToList();
+        foreach (var subject in new[] { "s0", "s1" })
+        {
+            _consents[subject + "/health"] = (await _host.Consent().GrantConsentAsync(GrantTo(subject, HealthAgency))).Consent.Id;
+        }
+
+        var other = Records(await FetchAsync(new FetchDeliveryRequest { DataRequestId = await ApprovedRequestAsync(institution: HealthAgency) }, HealthAgency)).ToList();
+
+        Assert.Equal(first.Select(r => (r.RecordKey, r.Subject)), second.Select(r => (r.RecordKey, r.Subject)));
+        Assert.Equal(2 * RecordsPerSubject, other.Count);
+        Assert.Empty(other.Select(r => r.Subject).Intersect(first.Select(r => r.Subject)));
+    }
+
+    private GrantConsentRequest GrantTo(string subject, string recipient)
+    {
+        var grant = Grant(subject);
+        grant.Terms.RecipientId = recipient;
+        return grant;
+    }
+
+    [Fact]
+    public async Task A_revoked_consent_withholds_that_subject_from_the_next_fetch()
+    {
+        var requestId = await ApprovedRequestAsync();
+        await _host.Consent().RevokeConsentAsync(new RevokeConsentRequest { RequestId = "revoke-s3", ConsentId = _consents["s3"], Reason = "changed my mind" });
+
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId });
+
+        Assert.Equal((Consenting - 1) * RecordsPerSubject, Records(messages).Count());
+        Assert.Contains(messages[^1].Summary.Withheld, w => w.Reason == "DENY_REASON_REVOKED" && w.Records == RecordsPerSubject);
+    }
+
+    /// <summary>
+    /// The page check is held at the link to Consent (sent, not yet answered) while the revoke is
+    /// acknowledged: that check, and every later one, must see the revoke.
+    /// </summary>
+    [Fact]
+    public async Task A_revoke_acknowledged_before_a_page_is_checked_withholds_the_subject_from_it_and_every_later_page()
+    {
+        var requestId = await ApprovedRequestAsync(identified: true);
+        var calls = _host.ConsentLink.Calls;
+        _host.ConsentLink.Hold();
+        using var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 });
+        var stream = call.ResponseStream;
+        Assert.True(await stream.MoveNext(TestContext.Current.CancellationToken));
+        await EventuallyAsync(() => Task.FromResult(_host.ConsentLink.Calls > calls), "the first page's check is on its way to Consent");
+
+        await _host.Consent().RevokeConsentAsync(new RevokeConsentRequest { RequestId = "revoke-s7", ConsentId = _consents["s7"], Reason = "no" });
+        _host.ConsentLink.Release();
+        var messages = new List<FetchDeliveryResponse>();
+        while (await stream.MoveNext(TestContext.Current.CancellationToken))
+        {
+            messages.Add(stream.Current);
+        }
+
+        // The first page (r000..r009) holds s7's r007: it must not have left, nor anything of s7 later.
+        Assert.DoesNotContain(Records(messages), r => r.Subject == "s7");
+        Assert.Contains(messages[^1].Summary.Withheld, w => w.Reason == "DENY_REASON_REVOKED" && w.Records == RecordsPerSubject);
+        Assert.Equal((Consenting - 1) * RecordsPerSubject, Records(messages).Count());
+    }
+
+    [Fact]
+    public async Task A_suspended_alliance_or_a_freeze_refuses_the_fetch()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var allianceId = (await _host.Requests().GetDataRequestAsync(new GetDataRequestRequest { DataRequestId = requestId })).DataRequest.AllianceId;
+
+        await _host.SetFrozenAsync(true);
+        var frozen = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId }));
+        Assert.Contains("frozen", frozen.Status.Detail, StringComparison.Ordinal);
+        await _host.SetFrozenAsync(false);
+
+        await _host.SuspendAllianceAsync(allianceId);
+        var suspended = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId }));
+        Assert.Contains("suspended", suspended.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_suspension_during_a_stream_stops_it_at_its_next_page()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var allianceId = (await _host.Requests().GetDataRequestAsync(new GetDataRequestRequest { DataRequestId = requestId })).DataRequest.AllianceId;
+        // The first page's check is held at the link while the suspension becomes known: that page passed the
+        // alliance's gate before, so it may leave; the next page's gate must stop the stream.
+        var calls = _host.ConsentLink.Calls;
+        _host.ConsentLink.Hold();
+        using var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 5 });
+        var stream = call.ResponseStream;
+        Assert.True(await stream.MoveNext(TestContext.Current.CancellationToken));
+        var deliveryId = stream.Current.Started.DeliveryId;
+        await EventuallyAsync(() => Task.FromResult(_host.ConsentLink.Calls > calls), "the first page's check is on its way to Consent");
+
+        await _host.SuspendAllianceAsync(allianceId);
+        _host.ConsentLink.Release();
+        // At most the page already on its way, then the stream ends with the reason.
+        var failure = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () =>
+        {
+            while (await stream.MoveNext(TestContext.Current.CancellationToken))
+            {
+            }
+        });
+
+        Assert.Contains("suspended", failure.Status.Detail, StringComparison.Ordinal);
+        var delivery = (await _host.Deliveries().GetDeliveryAsync(new GetDeliveryRequest { DeliveryId = deliveryId })).Delivery;
+        Assert.Equal(V1.DeliveryState.Stopped, delivery.State);
+        Assert.Equal(1, delivery.Pages);
+    }
+
+    [Theory]
+    [InlineData(ConsentLinkFaults.Fault.Unreachable)]
+    [InlineData(ConsentLinkFaults.Fault.Stalled)]
+    [InlineData(ConsentLinkFaults.Fault.Erroring)]
+    public async Task Without_consents_answer_nothing_is_delivered(ConsentLinkFaults.Fault fault)
+    {
+        var requestId = await ApprovedRequestAsync();
+        _host.ConsentLink.Current = fault;
+
+        var messages = new List<FetchDeliveryResponse>();
+        var failure = await RpcAssert.FailsAsync(StatusCode.Unavailable, async () =>
+        {
+            using var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = requestId });
+            await foreach (var message in call.ResponseStream.ReadAllAsync())
+            {
+                messages.Add(message);
+            }
+        });
+
+        Assert.Contains("Consent", failure.Status.Detail, StringComparison.Ordinal);
+        var started = Assert.Single(messages);
+        var delivery = (await _host.Deliveries().GetDeliveryAsync(new GetDeliveryRequest { DeliveryId = started.Started.DeliveryId })).Delivery;
+        Assert.Equal((V1.DeliveryState.Stopped, 0, 0), (delivery.State, delivery.Pages, delivery.DeliveredRecords));
+        Assert.Equal(0, await _host.ScalarAsync<long>("SELECT COUNT(*) FROM delivery_page"));
+        Assert.Equal(0, await _host.ScalarAsync<long>("SELECT COUNT(*) FROM outbox_message WHERE message_type LIKE '%DataDisclosed%'"));
+
+        // Once Consent answers again, the delivery resumes from where it stopped.
+        _host.ConsentLink.Current = ConsentLinkFaults.Fault.None;
+        var resumed = await FetchAsync(new FetchDeliveryRequest { ResumeToken = Application.Deliveries.ResumeToken(delivery.Id, 0) });
+        Assert.Equal(Consenting * RecordsPerSubject, Records(resumed).Count());
+    }
+
+    [Fact]
+    public async Task A_fetch_cut_off_and_resumed_delivers_every_allowed_record_exactly_once()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var received = new List<DeliveredRecord>();
+        string token;
+        using (var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 4 },
+                   cancellationToken: TestContext.Current.CancellationToken))
+        {
+            var stream = call.ResponseStream;
+            Assert.True(await stream.MoveNext(TestContext.Current.CancellationToken));
+            for (var page = 0; page < 3; page++)
+            {
+                Assert.True(await stream.MoveNext(TestContext.Current.CancellationToken));
+                received.AddRange(stream.Current.Page.Records);
+            }
+
+            token = stream.Current.Page.ResumeToken;
+            // Read one page more and drop it: it was sent but, as far as the client knows, never received.
+            Assert.True(await stream.MoveNext(TestContext.Current.CancellationToken));
+        }
+
+        var rest = await FetchAsync(new FetchDeliveryRequest { ResumeToken = token, PageSize = 4 });
+
+        Assert.Equal(3, rest[0].Started.ResumedAfterPage);
+        received.AddRange(Records(rest));
+        Assert.Equal(Consenting * RecordsPerSubject, received.Count);
+        Assert.Equal(received.Count, received.Select(r => r.RecordKey).Distinct().Count());
+        var summary = rest[^1].Summary;
+        Assert.Equal(Consenting * RecordsPerSubject, summary.DeliveredRecords);
+        Assert.Equal((long)(Subjects - Consenting) * RecordsPerSubject, summary.Withheld.Sum(w => w.Records));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { ResumeToken = token }));
+    }
+
+    [Fact]
+    public async Task Deliveries_are_audited_and_disclosed_to_each_subjects_log()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 });
+        var deliveryId = messages[0].Started.DeliveryId;
+
+        var page = messages[1].Page;
+        var entry = (await _host.Audit().GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = page.AuditSequence })).Entry;
+        Assert.Equal(("delivery.page", $"delivery/{deliveryId}"), (entry.Action, entry.Resource));
+        Assert.Equal(page.Records.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), entry.Detail["delivered"]);
+        Assert.DoesNotContain("s1", entry.CanonicalBytes.ToStringUtf8().Split('"'), StringComparer.Ordinal);
+        // The recipient and the platform may read the entry that records their delivery.
+        var platformsView = await _host.Audit(Shopwave, "platform").GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = page.AuditSequence });
+        Assert.Equal(entry.LeafHash, platformsView.Entry.LeafHash);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Audit(Paylink, "platform").GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = page.AuditSequence }).ResponseAsync);
+
+        await EventuallyAsync(async () => (await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s1" })).Disclosures
+            .Any(d => d.DeliveryId == deliveryId), "s1's disclosure log has the delivery");
+        Assert.Empty((await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s9" })).Disclosures);
+    }
+
+    [Fact]
+    public async Task A_purge_attested_leaves_the_overdue_list()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var deliveryId = (await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId }))[0].Started.DeliveryId;
+        Assert.Empty((await _host.Deliveries(Regulator, "regulator").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
+
+        _host.Time.Advance(TimeSpan.FromDays(8));
+        Assert.Equal(deliveryId, Assert.Single((await _host.Deliveries(Regulator, "regulator").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries).Id);
+        Assert.Single((await _host.Deliveries(Shopwave, "platform").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
+        Assert.Empty((await _host.Deliveries(Paylink, "platform").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => _host.Deliveries().ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest()).ResponseAsync);
+
+        var attest = new AttestPurgeRequest
+        {
+            RequestId = "purge", DeliveryId = deliveryId, PurgeTime = Timestamp.FromDateTimeOffset(_host.Time.GetUtcNow().AddHours(-1)), Statement = "deleted from all stores",
+        };
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => _host.Deliveries(HealthAgency).AttestPurgeAsync(attest).ResponseAsync);
+        var attested = (await _host.Deliveries().AttestPurgeAsync(attest)).Delivery;
+
+        Assert.NotNull(attested.PurgeAttestTime);
+        Assert.Equal("deleted from all stores", attested.PurgeStatement);
+        Assert.Equal(attested, (await _host.Deliveries().AttestPurgeAsync(attest)).Delivery);
+        Assert.Empty((await _host.Deliveries(Regulator, "regulator").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
+        attest.RequestId = "purge-again";
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => _host.Deliveries().AttestPurgeAsync(attest).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Only_the_requesting_institution_fetches_and_bad_fetches_name_their_fields()
+    {
+        var requestId = await ApprovedRequestAsync();
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId }, HealthAgency));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = Guid.NewGuid().ToString() }));
+        Assert.Equal(["data_request_id", "page_size"], await RpcAssert.InvalidFieldsAsync(
+            () => FetchAsync(new FetchDeliveryRequest { DataRequestId = "x", PageSize = 1001 })));
+        Assert.Equal(["data_request_id", "resume_token"], await RpcAssert.InvalidFieldsAsync(
+            () => FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId, ResumeToken = "garbage" })));
+        Assert.Equal(["resume_token"], await RpcAssert.InvalidFieldsAsync(
+            () => FetchAsync(new FetchDeliveryRequest { ResumeToken = BuildingBlocks.Data.PageToken.Encode("not-a-delivery", "1") })));
+        Assert.Equal(["request_id", "delivery_id", "purge_time", "statement"], await RpcAssert.InvalidFieldsAsync(
+            () => _host.Deliveries().AttestPurgeAsync(new AttestPurgeRequest()).ResponseAsync));
+    }
+
+    [Fact]
+    public async Task A_rejected_request_delivers_nothing()
+    {
+        var rejected = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = "no-alliance", DatasetIds = { _datasetId }, Purpose = "credit_assessment", Fields = { "amount" },
+        })).DataRequest;
+
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = rejected.Id }));
+    }
+}
