@@ -75,6 +75,7 @@ public static class ExchangeModule
         services.AddSingleton<DeliveryRepository>();
         services.AddSingleton<Deliveries>();
         services.AddSingleton<DeliveryAccounts>();
+        services.AddSingleton<SubjectErasure>();
         services.AddSingleton(new Pseudonyms(PseudonymKey(section, builder)));
         // A request may name many subjects.
         services.AddOptions<RequestLimits>().Configure(limits =>
@@ -98,6 +99,7 @@ public static class ExchangeModule
             bus.AddConsumer<AllianceExpiredConsumer, AllianceExpiredConsumerDefinition>();
             bus.AddConsumer<ExchangeFrozenConsumer, ExchangeFrozenConsumerDefinition>();
             bus.AddConsumer<ExchangeUnfrozenConsumer, ExchangeUnfrozenConsumerDefinition>();
+            bus.AddConsumer<SubjectErasureRequestedConsumer, SubjectErasureRequestedConsumerDefinition>();
             bus.AddConsumer<AuditCheckpointSignedConsumer, AuditCheckpointSignedConsumerDefinition>();
         });
         return builder;

@@ -379,6 +379,32 @@ public sealed class DeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_erasure_purges_the_subjects_records_from_that_platforms_datasets_and_is_confirmed()
+    {
+        var requestId = await ApprovedRequestAsync(identified: true);
+        var otherPlatforms = await VaultUploadTests.PublishAsync(_host, Paylink);
+        await VaultUploadTests.UploadAsAsync(_host, Paylink, otherPlatforms, "paylink", [VaultUploadTests.NewRecord("p1", "s2")]);
+
+        var erasure = (await _host.Subjects().RequestErasureAsync(new RequestErasureRequest { RequestId = "erase-s2", SubjectId = "s2" })).ErasureRequest;
+
+        await EventuallyAsync(async () => (await _host.Subjects().GetErasureRequestAsync(new GetErasureRequestRequest { ErasureRequestId = erasure.Id }))
+            .ErasureRequest.State == ErasureState.Completed, "Consent has the erasure's confirmation");
+        var confirmed = (await _host.Subjects().GetErasureRequestAsync(new GetErasureRequestRequest { ErasureRequestId = erasure.Id })).ErasureRequest;
+        Assert.Equal(RecordsPerSubject, confirmed.ErasedRecordCount);
+        Assert.Equal(Subjects * RecordsPerSubject - RecordsPerSubject,
+            (await _host.Catalog().GetDatasetAsync(new GetDatasetRequest { DatasetId = _datasetId })).Dataset.RecordCount);
+        // Another platform's record of the same subject stays: the request was made through shopwave.
+        Assert.Equal(1, (await _host.Catalog().GetDatasetAsync(new GetDatasetRequest { DatasetId = otherPlatforms })).Dataset.RecordCount);
+
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId });
+        Assert.DoesNotContain(Records(messages), r => r.Subject == "s2");
+        // Gone, not withheld: the erasure also revoked s2's consents, but there is nothing of s2 left to withhold.
+        Assert.DoesNotContain(messages[^1].Summary.Withheld, w => w.Reason == "DENY_REASON_REVOKED");
+        var entries = (await _host.Audit().ListEntriesAsync(new Audit.V1.ListEntriesRequest { Action = "vault.subject_erased", SubjectId = "s2" })).Entries;
+        Assert.Equal(RecordsPerSubject.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(entries).Detail["erased"]);
+    }
+
+    [Fact]
     public async Task A_rejected_request_delivers_nothing()
     {
         var rejected = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest

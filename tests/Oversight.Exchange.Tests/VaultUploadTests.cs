@@ -36,9 +36,12 @@ public sealed class VaultUploadTests : IAsyncLifetime
     };
 
     /// <summary>Streams the batches as one upload and returns its account.</summary>
-    public static async Task<Upload> UploadAsync(ExchangeTestHost host, string datasetId, string uploadId, params IEnumerable<VaultRecord>[] batches)
+    public static Task<Upload> UploadAsync(ExchangeTestHost host, string datasetId, string uploadId, params IEnumerable<VaultRecord>[] batches) =>
+        UploadAsAsync(host, Shopwave, datasetId, uploadId, batches);
+
+    public static async Task<Upload> UploadAsAsync(ExchangeTestHost host, string owner, string datasetId, string uploadId, params IEnumerable<VaultRecord>[] batches)
     {
-        using var call = host.Vault().UploadRecords();
+        using var call = host.Vault(owner).UploadRecords();
         foreach (var batch in batches)
         {
             await call.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = uploadId, DatasetId = datasetId, Records = { batch } });

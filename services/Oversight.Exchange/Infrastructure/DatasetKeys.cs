@@ -58,6 +58,18 @@ public sealed class DatasetKeys(ExchangeDatabase database, MasterKeyRing ring, T
         }
     }
 
+    /// <summary>The dataset's key if it has one (a dataset without a key has no records); never creates one.</summary>
+    public async Task<DataKey?> ExistingAsync(string datasetId, CancellationToken cancellationToken)
+    {
+        if (_keys.TryGetValue(datasetId, out var known))
+        {
+            return known;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ReadAsync(connection, datasetId, cancellationToken) is null ? null : await ForAsync(datasetId, cancellationToken);
+    }
+
     /// <summary>
     /// Re-wraps every data key not wrapped by the active master key, so an old master key can be
     /// dropped from the configuration. Records are not touched. Returns how many were re-wrapped.

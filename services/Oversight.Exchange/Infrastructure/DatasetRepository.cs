@@ -20,6 +20,11 @@ public sealed class DatasetRepository(ExchangeDatabase database)
             ExchangeSql.GetDatasets, new { Ids = ids }, transaction, cancellationToken: cancellationToken)))
         .Select(r => r.ToDomain()).ToList();
 
+    public async Task<IReadOnlyList<Dataset>> OwnedByAsync(DbConnection connection, string ownerId, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<DatasetRow>(new CommandDefinition(
+            ExchangeSql.DatasetsOwnedBy, new { OwnerId = ownerId }, transaction, cancellationToken: cancellationToken)))
+        .Select(r => r.ToDomain()).ToList();
+
     public async Task<IReadOnlyList<Dataset>> ListAsync(DbConnection connection, DatasetFilter filter, (string Name, string Id) after, int limit, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<DatasetRow>(new CommandDefinition(ExchangeSql.ListDatasets(database.Dialect), new

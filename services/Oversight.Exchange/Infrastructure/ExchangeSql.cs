@@ -15,6 +15,8 @@ public static class ExchangeSql
 
     public static string GetDatasets => $"SELECT {DatasetColumns} FROM dataset WHERE id IN @Ids;";
 
+    public static string DatasetsOwnedBy => $"SELECT {DatasetColumns} FROM dataset WHERE owner_id = @OwnerId ORDER BY id;";
+
     public static string InsertDataset => """
         INSERT INTO dataset (id, owner_id, name, data_category, fields, description, search_text, state, published_at_ms, retired_at_ms, record_count, version)
         VALUES (@Id, @OwnerId, @Name, @DataCategory, @Fields, @Description, @SearchText, 1, @At, NULL, 0, 1);
@@ -104,6 +106,9 @@ public static class ExchangeSql
         UPDATE vault_data_key SET master_key_id = @MasterKeyId, wrapped_key = @WrappedKey, wrapped_at_ms = @At, version = version + 1
          WHERE dataset_id = @DatasetId AND version = @ExpectedVersion;
         """;
+
+    /// <summary>A subject's records in one dataset, found by the dataset's blind index of the subject.</summary>
+    public static string EraseSubject => "DELETE FROM vault_record WHERE dataset_id = @DatasetId AND subject_ref = @SubjectRef;";
 
     public static string StoredMacs => "SELECT record_key AS RecordKey, content_mac AS ContentMac FROM vault_record WHERE dataset_id = @DatasetId AND record_key IN @Keys;";
 

@@ -19,6 +19,10 @@ public sealed class VaultRepository
         (await session.QueryAsync<MacRow>(ExchangeSql.StoredMacs, new { DatasetId = datasetId, Keys = recordKeys }))
         .ToDictionary(r => r.RecordKey, r => r.ContentMac, StringComparer.Ordinal);
 
+    /// <summary>Deletes a subject's records from one dataset; returns how many there were.</summary>
+    public Task<int> EraseSubjectAsync(DbSession session, string datasetId, byte[] subjectRef) =>
+        session.ExecuteAsync(ExchangeSql.EraseSubject, new { DatasetId = datasetId, SubjectRef = subjectRef });
+
     public Task InsertAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
         session.ExecuteAsync(ExchangeSql.InsertRecord, records.Select(r => Parameters(datasetId, r, at)));
 
