@@ -333,6 +333,38 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Empty((await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s9" })).Disclosures);
     }
 
+    /// <summary>
+    /// What a subject is given through their platform: the disclosure from Consent's log, and from
+    /// Exchange's log the entry it points to with an inclusion proof that checks offline against a
+    /// checkpoint signed with Exchange's public log key.
+    /// </summary>
+    [Fact]
+    public async Task A_subjects_disclosure_points_to_its_audit_entry_whose_proof_checks_offline()
+    {
+        var requestId = await ApprovedRequestAsync();
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 });
+        var deliveryId = messages[0].Started.DeliveryId;
+        await EventuallyAsync(async () => (await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s1" })).Disclosures
+            .Any(d => d.DeliveryId == deliveryId), "s1's disclosure log has the delivery");
+
+        var disclosure = (await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s1" })).Disclosures.Single(d => d.DeliveryId == deliveryId);
+        Assert.True(disclosure.HasAuditEntry);
+        // r001 is s1's first record, in the first page.
+        Assert.Equal(messages[1].Page.AuditSequence, disclosure.AuditSequence);
+
+        var key = await _host.Audit(Shopwave, "platform").GetLogPublicKeyAsync(new Audit.V1.GetLogPublicKeyRequest());
+        var proven = await _host.Audit(Shopwave, "platform").GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = disclosure.AuditSequence });
+        Assert.Equal($"delivery/{deliveryId}", proven.Entry.Resource);
+        var note = BuildingBlocks.Audit.SignedNote.Parse(proven.Checkpoint.Note);
+        Assert.NotNull(note);
+        Assert.True(note.IsSignedBy(new BuildingBlocks.Audit.NoteKey(key.KeyName, key.PublicKey.ToByteArray())));
+        var checkpoint = BuildingBlocks.Audit.Checkpoint.Parse(note.Text)!;
+        var leaf = System.Security.Cryptography.SHA256.HashData([0x00, .. proven.Entry.CanonicalBytes.ToByteArray()]);
+        Assert.Equal(proven.Entry.LeafHash.ToByteArray(), leaf);
+        Assert.True(BuildingBlocks.Audit.InclusionProof.Verify(
+            disclosure.AuditSequence, checkpoint.TreeSize, leaf, checkpoint.RootHash, proven.InclusionPath.Select(h => h.ToByteArray()).ToList()));
+    }
+
     [Fact]
     public async Task A_purge_attested_leaves_the_overdue_list()
     {

@@ -60,6 +60,8 @@ public sealed class SubjectGrpcService(
             ConsentId = d.ConsentId ?? "",
             MandateId = d.MandateId ?? "",
             DiscloseTime = Timestamp.FromDateTimeOffset(d.DisclosedAt),
+            AuditSequence = d.AuditSequence ?? 0,
+            HasAuditEntry = d.AuditSequence is not null,
         }));
         if (page.Count > size)
         {

@@ -297,6 +297,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
                     disclosure.ConsentId,
                     disclosure.MandateId,
                     DisclosedAt = disclosure.DisclosedAt.ToUnixTimeMilliseconds(),
+                    disclosure.AuditSequence,
                 });
         }
         catch (DbException exception) when (Dialect.IsUniqueViolation(exception))
@@ -466,8 +467,10 @@ public sealed class ConsentRepository(ConsentDatabase database)
         public string? ConsentId { get; set; }
         public string? MandateId { get; set; }
         public long DisclosedAtMs { get; set; }
+        public long? AuditSequence { get; set; }
 
-        public Disclosure ToDomain() => new(DeliveryId, SubjectId, ControllerId, RecipientId, Purpose, SplitIds(DataCategories), ConsentId, MandateId, FromMs(DisclosedAtMs));
+        public Disclosure ToDomain() =>
+            new(DeliveryId, SubjectId, ControllerId, RecipientId, Purpose, SplitIds(DataCategories), ConsentId, MandateId, FromMs(DisclosedAtMs), AuditSequence);
     }
 
     private sealed class ErasureRow

@@ -173,15 +173,15 @@ public static class ConsentSql
     // ---- disclosures ---------------------------------------------------------------------------
 
     public static string InsertDisclosure => """
-        INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms)
-        VALUES (@DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt);
+        INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms, audit_sequence)
+        VALUES (@DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt, @AuditSequence);
         """;
 
     public static string ListDisclosures(SqlDialect dialect, bool byController, bool afterKey) => dialect.Page(
         $"""
         SELECT delivery_id AS DeliveryId, subject_id AS SubjectId, controller_id AS ControllerId, recipient_id AS RecipientId,
                purpose_id AS Purpose, data_categories AS DataCategories, consent_id AS ConsentId, mandate_id AS MandateId,
-               disclosed_at_ms AS DisclosedAtMs
+               disclosed_at_ms AS DisclosedAtMs, audit_sequence AS AuditSequence
           FROM disclosure
          WHERE subject_id = @SubjectId
            {(byController ? "AND controller_id = @ControllerId" : "")}

@@ -16,7 +16,7 @@ public sealed class DataDisclosedConsumer(ConsentDatabase database, ConsentRepos
         {
             await repository.InsertDisclosureAsync(session, new Disclosure(
                 message.DeliveryId, subject.SubjectId, message.ControllerId, message.RecipientId, message.Purpose, message.DataCategories,
-                subject.ConsentId, subject.MandateId, message.DisclosedAt));
+                subject.ConsentId, subject.MandateId, message.DisclosedAt, message.AuditSequence));
         }
     }
 }

@@ -120,10 +120,13 @@ public sealed record ConsentCoverage(
 /// <summary>One entry of an artefact's history.</summary>
 public sealed record ConsentChange(long Sequence, string ConsentId, long Version, ConsentStatus Status, string? Reason, string ActorId, DateTimeOffset ChangedAt);
 
-/// <summary>One delivery of a subject's data, as Exchange reported it.</summary>
+/// <summary>
+/// One delivery of a subject's data, as Exchange reported it, with the position of the entry in
+/// Exchange's audit log that records it (the first page that carried the subject), when Exchange gave one.
+/// </summary>
 public sealed record Disclosure(
     string DeliveryId, string SubjectId, string ControllerId, string RecipientId, string Purpose,
-    IReadOnlyList<string> DataCategories, string? ConsentId, string? MandateId, DateTimeOffset DisclosedAt);
+    IReadOnlyList<string> DataCategories, string? ConsentId, string? MandateId, DateTimeOffset DisclosedAt, long? AuditSequence = null);
 
 /// <summary>A subject's request, through a platform, to erase their data.</summary>
 public sealed record ErasureRequest(
