@@ -35,35 +35,7 @@ public sealed class DeliveryTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private GrantConsentRequest Grant(string subject)
-    {
-        var now = _host.Time.GetUtcNow();
-        return new GrantConsentRequest
-        {
-            RequestId = Guid.NewGuid().ToString("N"),
-            SubjectId = subject,
-            Terms = new ConsentTerms
-            {
-                RecipientId = CreditBureau,
-                Purpose = "credit_assessment",
-                DataCategories = { "user.financial.transactions" },
-                ValidUntil = Timestamp.FromDateTimeOffset(now.AddDays(90)),
-                Mode = ConsentMode.Store,
-                DataLife = Duration.FromTimeSpan(TimeSpan.FromDays(7)),
-                Evidence = new ConsentEvidence
-                {
-                    CollectionMethod = CollectionMethod.App,
-                    NoticeId = "privacy-notice",
-                    NoticeVersion = "2026-10",
-                    NoticeContentSha256 = new string('a', 64),
-                    CollectTime = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
-                    Language = "zh-CN",
-                    Jurisdiction = "CN",
-                    SeparateConsent = true,
-                },
-            },
-        };
-    }
+    private GrantConsentRequest Grant(string subject) => DeliveryGrants.For(_host, subject);
 
     private async Task<string> ApprovedRequestAsync(bool identified = false, string institution = CreditBureau)
     {
@@ -149,12 +121,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Empty(other.Select(r => r.Subject).Intersect(first.Select(r => r.Subject)));
     }
 
-    private GrantConsentRequest GrantTo(string subject, string recipient)
-    {
-        var grant = Grant(subject);
-        grant.Terms.RecipientId = recipient;
-        return grant;
-    }
+    private GrantConsentRequest GrantTo(string subject, string recipient) => DeliveryGrants.For(_host, subject, recipient);
 
     [Fact]
     public async Task A_revoked_consent_withholds_that_subject_from_the_next_fetch()
@@ -445,5 +412,39 @@ public sealed class DeliveryTests : IAsyncLifetime
         })).DataRequest;
 
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = rejected.Id }));
+    }
+}
+
+/// <summary>A consent ShopWave could grant as it is: the subject's transactions to a recipient for credit assessment, STORE for seven days.</summary>
+internal static class DeliveryGrants
+{
+    public static GrantConsentRequest For(ExchangeTestHost host, string subject, string recipient = CreditBureau)
+    {
+        var now = host.Time.GetUtcNow();
+        return new GrantConsentRequest
+        {
+            RequestId = Guid.NewGuid().ToString("N"),
+            SubjectId = subject,
+            Terms = new ConsentTerms
+            {
+                RecipientId = recipient,
+                Purpose = "credit_assessment",
+                DataCategories = { "user.financial.transactions" },
+                ValidUntil = Timestamp.FromDateTimeOffset(now.AddDays(90)),
+                Mode = ConsentMode.Store,
+                DataLife = Duration.FromTimeSpan(TimeSpan.FromDays(7)),
+                Evidence = new ConsentEvidence
+                {
+                    CollectionMethod = CollectionMethod.App,
+                    NoticeId = "privacy-notice",
+                    NoticeVersion = "2026-10",
+                    NoticeContentSha256 = new string('a', 64),
+                    CollectTime = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
+                    Language = "zh-CN",
+                    Jurisdiction = "CN",
+                    SeparateConsent = true,
+                },
+            },
+        };
     }
 }

@@ -68,7 +68,9 @@ public sealed class ExchangeTestHost : IAsyncDisposable
     public ConsentLinkFaults ConsentLink => Services.GetRequiredService<ConsentLinkFaults>();
 
     /// <param name="dataDirectory">A folder an earlier host used (a restart), kept when this one is disposed; null for a fresh one.</param>
-    public static async Task<ExchangeTestHost> StartAsync(Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null)
+    /// <param name="services">Registers more before the bus is built (probes, observers).</param>
+    public static async Task<ExchangeTestHost> StartAsync(
+        Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
     {
         var ownsDirectory = dataDirectory is null;
         dataDirectory ??= NewDataDirectory();
@@ -109,6 +111,7 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         builder.Services.AddSingleton(provider => new ConsentLinkFaults(((TestServer)provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()).CreateHandler()));
         builder.Services.AddSingleton(provider => new ConsentConnection(
             provider.GetRequiredService<IOptions<ExchangeOptions>>(), provider.GetRequiredService<AuthOptions>(), provider.GetRequiredService<ConsentLinkFaults>()));
+        services?.Invoke(builder.Services);
         builder.Services.AddOversightBus(builder.Configuration);
 
         var app = builder.Build();
