@@ -404,6 +404,39 @@ public sealed class DeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_consent_limited_to_record_times_lets_only_those_records_leave_and_a_request_for_named_subjects_reads_only_theirs()
+    {
+        var records = new[] { new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero) }
+            .Select((at, i) =>
+            {
+                var record = VaultUploadTests.NewRecord($"t{i}", "timed");
+                record.OccurTime = Timestamp.FromDateTimeOffset(at);
+                return record;
+            });
+        await VaultUploadTests.UploadAsync(_host, _datasetId, "timed", records);
+        var grant = Grant("timed");
+        grant.Terms.RecordTimeRange = new TimeRange
+        {
+            StartTime = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero)),
+            EndTime = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero)),
+        };
+        await _host.Consent().GrantConsentAsync(grant);
+        await _host.ActivateAllianceAsync(identified: true);
+        var request = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = "timed", DatasetIds = { _datasetId }, Purpose = "credit_assessment", Fields = { "amount" }, SubjectIds = { "timed", "s1" },
+        })).DataRequest;
+        Assert.Equal(2, request.SubjectCount);
+
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = request.Id });
+
+        Assert.Equal(["s1", "s1", "s1", "timed", "timed"], Records(messages).Select(r => r.Subject).Order());
+        Assert.Equal(["t1", "t2"], Records(messages).Where(r => r.Subject == "timed").Select(r => r.RecordKey).Order());
+        var withheld = Assert.Single(messages[^1].Summary.Withheld);
+        Assert.Equal(("DENY_REASON_RECORD_TIME_NOT_COVERED", 1L), (withheld.Reason, withheld.Records));
+    }
+
+    [Fact]
     public async Task A_rejected_request_delivers_nothing()
     {
         var rejected = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest

@@ -154,6 +154,11 @@ internal static class ConsentMapping
             MandateId = outcome.MandateId ?? "",
             DenyReason = (V1.DenyReason)outcome.DenyReason,
             DataLife = outcome.DataLife is { } life ? Duration.FromTimeSpan(life) : null,
+            RecordTimeRange = outcome.RecordFrom is null && outcome.RecordUntil is null ? null : new V1.TimeRange
+            {
+                StartTime = outcome.RecordFrom is { } from ? Timestamp.FromDateTimeOffset(from) : null,
+                EndTime = outcome.RecordUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
+            },
         };
     }
 }

@@ -20,12 +20,17 @@ public enum DenyReason
     Superseded = 10,
 }
 
-/// <summary>The answer to one check.</summary>
+/// <summary>
+/// The answer to one check. An allowing consent that covers only records of some times says which
+/// (<see cref="RecordFrom"/>, <see cref="RecordUntil"/>), so a caller that checked without a record
+/// time — a delivery of many records — can hold back the records outside them.
+/// </summary>
 public sealed record CheckOutcome(
-    CheckDecision Decision, LegalBasis LegalBasis, string? ConsentId, string? MandateId, DenyReason DenyReason, TimeSpan? DataLife)
+    CheckDecision Decision, LegalBasis LegalBasis, string? ConsentId, string? MandateId, DenyReason DenyReason, TimeSpan? DataLife,
+    DateTimeOffset? RecordFrom = null, DateTimeOffset? RecordUntil = null)
 {
     public static CheckOutcome AllowedBy(ConsentCoverage consent) =>
-        new(CheckDecision.Allow, LegalBasis.Consent, consent.Id, null, DenyReason.None, consent.DataLife);
+        new(CheckDecision.Allow, LegalBasis.Consent, consent.Id, null, DenyReason.None, consent.DataLife, consent.RecordFrom, consent.RecordUntil);
 
     public static CheckOutcome AllowedBy(StatutoryMandate mandate) =>
         new(CheckDecision.Allow, LegalBasis.Statutory, null, mandate.Id, DenyReason.None, null);

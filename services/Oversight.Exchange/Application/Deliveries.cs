@@ -234,9 +234,10 @@ public sealed class Deliveries(
         {
             var record = opened[i];
             var decision = decisions[record.SubjectId];
-            if (!decision.Allowed)
+            if (!decision.AllowsRecordAt(DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs)))
             {
-                withheld[decision.DenyReason] = withheld.GetValueOrDefault(decision.DenyReason) + 1;
+                var reason = decision.Allowed ? SubjectDecision.RecordTimeNotCovered : decision.DenyReason;
+                withheld[reason] = withheld.GetValueOrDefault(reason) + 1;
                 continue;
             }
 
@@ -253,7 +254,8 @@ public sealed class Deliveries(
                 rows[i].RecordKey, DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs), fields));
         }
 
-        var disclosed = opened.Where(r => decisions[r.SubjectId].Allowed).Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList();
+        var disclosed = opened.Where(r => decisions[r.SubjectId].AllowsRecordAt(DateTimeOffset.FromUnixTimeMilliseconds(r.OccurredAtMs)))
+            .Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList();
         DateTimeOffset? deadline = outgoing.Count == 0 ? null : Retention.Deadline(now, alliance.MaxRetention, disclosed.Select(s => decisions[s].DataLife));
         var pageNumber = run.PageNumber + 1;
         var end = new DeliveryCursor(run.Cursor.DatasetIndex, rows[^1].RecordKey);
