@@ -16,7 +16,8 @@ internal static class HostileCorpus
 {
     private const int MaxDepth = 4;
 
-    public sealed record Case(string Label, byte[] Bytes, bool InvalidUtf8);
+    /// <param name="Field">The field the case sets, as a path of names (<c>records.subject_id</c>); null for the empty message.</param>
+    public sealed record Case(string Label, byte[] Bytes, bool InvalidUtf8, string? Field = null);
 
     /// <summary>Every service generated in the given assemblies, from its generated descriptor.</summary>
     public static IReadOnlyList<ServiceDescriptor> Services(params Assembly[] assemblies) =>
@@ -31,15 +32,23 @@ internal static class HostileCorpus
     /// later value of a field wins, lists grow), so the value reaches the handler's deeper rules;
     /// empty when the method has none.
     /// </param>
-    public static IEnumerable<Case> For(MessageDescriptor input, byte[] valid)
+    public static IEnumerable<Case> For(MessageDescriptor input, byte[] valid) => For(input, _ => valid);
+
+    /// <param name="validFor">
+    /// The valid request to set the hostile value of the case at this position on (1 onwards; 0 is
+    /// the empty message, which has none): a request that may be made only once, such as an upload
+    /// under its id, gets a fresh one per case.
+    /// </param>
+    public static IEnumerable<Case> For(MessageDescriptor input, Func<int, byte[]> validFor)
     {
         yield return new Case("empty message", [], false);
+        var index = 0;
         foreach (var (path, field) in Fields(input, [], 0))
         {
             var name = string.Join(".", path.Append(field).Select(f => f.Name));
             foreach (var (label, encoded, invalidUtf8) in Values(field))
             {
-                yield return new Case($"{name} = {label}", [.. valid, .. Wrap(path, encoded)], invalidUtf8);
+                yield return new Case($"{name} = {label}", [.. validFor(++index), .. Wrap(path, encoded)], invalidUtf8, name);
             }
         }
     }

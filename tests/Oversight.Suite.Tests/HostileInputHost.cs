@@ -13,25 +13,30 @@ using Oversight.BuildingBlocks.Hosting;
 using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Consent;
+using Oversight.Exchange;
 using Oversight.Governance;
 
 namespace Oversight.Suite.Tests;
 
 /// <summary>
-/// Consent and Governance in one process on real Kestrel over HTTP/2 (h2c on a loopback port), so
-/// HTTP/2's own limits apply to what the server sends — the test server has none. It records every
-/// log entry at error level, so tests can tell what a caller made the server log.
+/// Consent, Governance and Exchange in one process on real Kestrel over HTTP/2 (h2c, each module on
+/// its own loopback port), so HTTP/2's own limits apply to what the server sends — the test server
+/// has none. Exchange calls Consent over gRPC on Consent's port, as in the embedded default. It
+/// records every log entry at error level, so tests can tell what a caller made the server log.
 /// </summary>
 public sealed class HostileInputHost : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "oversight-hostile", Guid.NewGuid().ToString("N"));
     private WebApplication _app = null!;
 
-    /// <summary>Consent's port; every service but Governance's is called here (the audit log too: Consent's).</summary>
+    /// <summary>Consent's port; every service but Governance's and Exchange's is called here (the audit log too: Consent's).</summary>
     public GrpcChannel Channel { get; private set; } = null!;
 
-    /// <summary>Governance's port: each module answers on its own, as in the host, since both serve the audit log.</summary>
+    /// <summary>Governance's port: each module answers on its own, as in the host, since each serves the audit log.</summary>
     public GrpcChannel GovernanceChannel { get; private set; } = null!;
+
+    /// <summary>Exchange's port.</summary>
+    public GrpcChannel ExchangeChannel { get; private set; } = null!;
 
     public IServiceProvider Services => _app.Services;
 
@@ -40,16 +45,20 @@ public sealed class HostileInputHost : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder();
-        var (consentPort, governancePort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort());
+        var (consentPort, governancePort, exchangePort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, consentPort, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Listen(IPAddress.Loopback, governancePort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, exchangePort, listen => listen.Protocols = HttpProtocols.Http2);
         });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Oversight:Consent:Port"] = consentPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Oversight:Governance:Port"] = governancePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Oversight:Exchange:Port"] = exchangePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Exchange asks Consent (its registry, its checks) over gRPC, on Consent's own port.
+            ["Oversight:Exchange:Consent:Address"] = $"http://127.0.0.1:{consentPort}",
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
             ["Oversight:AllowDevelopmentKeys"] = "true",
             // Consent knows these before Governance announces any, so grants and checks pass its rules.
@@ -67,21 +76,24 @@ public sealed class HostileInputHost : IAsyncLifetime
         builder.AddOversightDefaults();
         builder.AddConsentModule(_data);
         builder.AddGovernanceModule(_data);
+        builder.AddExchangeModule(_data);
         builder.Services.AddOversightBus(builder.Configuration);
         _app = builder.Build();
         _app.MapOversightDefaults();
         _app.MapConsentModule(consentPort);
         _app.MapGovernanceModule(governancePort);
+        _app.MapExchangeModule(exchangePort);
         await _app.StartAsync();
         var options = new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 };
         Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}", options);
         GovernanceChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{governancePort}", options);
+        ExchangeChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{exchangePort}", options);
     }
 
     public CallInvoker As(string organisation, string kind)
     {
         var token = _app.Services.GetRequiredService<TokenIssuer>().Mint(organisation, kind);
-        return new ModuleRouting(Channel.CreateCallInvoker(), GovernanceChannel.CreateCallInvoker()).Intercept(metadata =>
+        return new ModuleRouting(Channel.CreateCallInvoker(), GovernanceChannel.CreateCallInvoker(), ExchangeChannel.CreateCallInvoker()).Intercept(metadata =>
         {
             metadata.Add("Authorization", $"Bearer {token}");
             return metadata;
@@ -92,6 +104,7 @@ public sealed class HostileInputHost : IAsyncLifetime
     {
         Channel.Dispose();
         GovernanceChannel.Dispose();
+        ExchangeChannel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -123,11 +136,16 @@ public sealed class HostileInputHost : IAsyncLifetime
     }
 }
 
-/// <summary>Sends a call to the port of the module that serves it: Governance's services to Governance, the rest to Consent.</summary>
-internal sealed class ModuleRouting(CallInvoker consent, CallInvoker governance) : CallInvoker
+/// <summary>
+/// Sends a call to the port of the module that serves it: Governance's services to Governance,
+/// Exchange's to Exchange, the rest (the audit log too) to Consent.
+/// </summary>
+internal sealed class ModuleRouting(CallInvoker consent, CallInvoker governance, CallInvoker exchange) : CallInvoker
 {
     private CallInvoker For<TRequest, TResponse>(Method<TRequest, TResponse> method) =>
-        method.ServiceName.StartsWith("oversight.governance.", StringComparison.Ordinal) ? governance : consent;
+        method.ServiceName.StartsWith("oversight.governance.", StringComparison.Ordinal) ? governance
+        : method.ServiceName.StartsWith("oversight.exchange.", StringComparison.Ordinal) ? exchange
+        : consent;
 
     public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
         For(method).BlockingUnaryCall(method, host, options, request);

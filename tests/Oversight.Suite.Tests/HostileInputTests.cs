@@ -1,11 +1,14 @@
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Status = Grpc.Core.Status;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
+using Oversight.BuildingBlocks.Data;
 using Oversight.Consent.V1;
+using Oversight.Exchange.V1;
 using Oversight.Governance.V1;
 
 namespace Oversight.Suite.Tests;
@@ -13,15 +16,43 @@ namespace Oversight.Suite.Tests;
 /// <summary>
 /// One caller's request never harms another's (design §7, §8): whatever bytes arrive, every RPC of
 /// every service answers within its deadline with a status the caller can act on — never INTERNAL
-/// or UNKNOWN — keeps its trailers small, and the service keeps serving.
+/// or UNKNOWN — keeps its trailers small, and the service keeps serving. Streams too: a hostile
+/// message of an upload (the first, or one after a stored batch) or a hostile fetch request ends
+/// the stream with a clear status, bytes that do not parse refused naming their field.
 /// </summary>
 public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<HostileInputHost>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
+    /// <summary>A stream carries several messages and each batch is stored before the next is read: more time, still bounded.</summary>
+    private static readonly TimeSpan StreamDeadline = TimeSpan.FromSeconds(20);
+
+    private static readonly (string Organisation, string Kind) Platform = ("shopwave", "platform");
+    private static readonly (string Organisation, string Kind) Institution = ("state-credit-bureau", "institution");
+    private static readonly (string Organisation, string Kind) Regulator = ("central-bank", "regulator");
+
+    /// <summary>A platform that owns none of the datasets here.</summary>
+    private static readonly (string Organisation, string Kind) OtherPlatform = ("paylink", "platform");
+
     /// <summary>Callers of every kind the services serve; each method is called as the first one it does not refuse.</summary>
     private static readonly (string Organisation, string Kind)[] Callers =
-        [("operator", "operator"), ("central-bank", "regulator"), ("shopwave", "platform"), ("state-credit-bureau", "institution")];
+        [("operator", "operator"), Regulator, Platform, Institution];
+
+    /// <summary>
+    /// Exchange's callers, tried before the rest: a platform owns the catalog's datasets and uploads
+    /// into the vault; an institution asks for data and fetches it, the regulator reads both.
+    /// </summary>
+    private static readonly Dictionary<string, (string Organisation, string Kind)[]> FirstCallers = new()
+    {
+        [CatalogService.Descriptor.FullName] = [Platform],
+        [VaultService.Descriptor.FullName] = [Platform],
+        [DataRequestService.Descriptor.FullName] = [Institution, Regulator],
+        [DeliveryService.Descriptor.FullName] = [Institution, Regulator],
+    };
+
+    /// <summary>Statuses a caller can act on, as a refusal of a hostile stream ends (design §8).</summary>
+    private static readonly StatusCode[] ClearRefusals =
+        [StatusCode.InvalidArgument, StatusCode.NotFound, StatusCode.PermissionDenied, StatusCode.FailedPrecondition, StatusCode.AlreadyExists];
 
     /// <summary>Well under the 8 KB that HTTP/2 peers commonly allow a header block.</summary>
     private const int MaxTrailerBytes = 6 * 1024;
@@ -32,34 +63,159 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
     public async Task Every_rpc_of_every_service_survives_the_hostile_corpus()
     {
         var services = HostileCorpus.Services(
-            typeof(ConsentService).Assembly, typeof(ShareLedgerService).Assembly, typeof(Oversight.Audit.V1.AuditLogService).Assembly);
+            typeof(ConsentService).Assembly, typeof(ShareLedgerService).Assembly, typeof(Oversight.Audit.V1.AuditLogService).Assembly,
+            typeof(CatalogService).Assembly);
         Assert.Contains(services, s => s.FullName == ConsentService.Descriptor.FullName);
         Assert.Contains(services, s => s.FullName == ShareLedgerService.Descriptor.FullName);
         Assert.Contains(services, s => s.FullName == Oversight.Audit.V1.AuditLogService.Descriptor.FullName);
+        foreach (var exchange in FirstCallers.Keys)
+        {
+            Assert.Contains(services, s => s.FullName == exchange);
+        }
+
+        // The streaming RPCs (Exchange's upload and delivery) have tests of their own, below: a stream's messages are read one by one.
+        var methods = services.SelectMany(s => s.Methods).Where(m => !m.IsClientStreaming && !m.IsServerStreaming).ToList();
+        Assert.All(services.SelectMany(s => s.Methods).Except(methods),
+            m => Assert.Contains(m.FullName, new[] { UploadRecords.FullName, FetchDelivery.FullName }));
 
         await FoundTheVentureAsync();
+        var exchangeData = await ExchangeDataAsync();
         var failures = new List<string>();
         var calls = 0;
-        foreach (var method in services.SelectMany(s => s.Methods))
+        foreach (var method in methods)
         {
             var raw = HostileCorpus.RawMethod(method);
-            var valid = ValidRequests().GetValueOrDefault(method.InputType.FullName)?.ToByteArray() ?? [];
-            var invoker = await CallerReachingTheHandlerAsync(raw, valid);
+            var valid = ValidRequests(exchangeData).GetValueOrDefault(method.InputType.FullName)?.ToByteArray() ?? [];
+            var invoker = await CallerReachingTheHandlerAsync(method.Service, raw, valid);
             foreach (var hostile in HostileCorpus.For(method.InputType, valid))
             {
                 calls++;
-                var (status, trailerBytes) = await AnswerOfAsync(invoker, raw, hostile.Bytes);
-                if (status.StatusCode is StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Unavailable
-                    || (hostile.InvalidUtf8 && status.StatusCode != StatusCode.InvalidArgument)
-                    || trailerBytes > MaxTrailerBytes)
+                var answer = await AnswerOfAsync(invoker, raw, hostile.Bytes, WithDeadline());
+                if (answer.Status.StatusCode is StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Unavailable
+                    || (hostile.InvalidUtf8 && UnnamedParseFailure(hostile, answer) is not null)
+                    || answer.TrailerBytes > MaxTrailerBytes)
                 {
-                    failures.Add($"{method.FullName} with {hostile.Label}: {status.StatusCode} ({trailerBytes} bytes of trailers) {status.Detail}");
+                    failures.Add($"{method.FullName} with {hostile.Label}: {Describe(answer)}");
                 }
             }
         }
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {calls} hostile calls failed:\n" + string.Join("\n", failures.Take(50)));
         await AssertStillServingAsync();
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task Every_hostile_upload_message_ends_the_upload_with_a_clear_status_whoever_calls()
+    {
+        var data = await ExchangeDataAsync();
+        var uploads = Guid.NewGuid().ToString("N");
+
+        var failures = new List<string>();
+        var cases = new List<HostileCorpus.Case>();
+        // The owner's uploads reach the schema's rules; anyone else's end refused, just as clearly.
+        foreach (var (organisation, kind) in Callers.Append(OtherPlatform))
+        {
+            var caller = host.As(organisation, kind);
+            var owner = (organisation, kind) == Platform;
+            // A fresh upload per case: an upload that completed refuses every later stream under its id, before its records are read.
+            foreach (var hostile in HostileCorpus.For(UploadRecordsRequest.Descriptor, i => ValidUpload(data.DatasetId, $"{uploads}-{organisation}-{i}").ToByteArray()))
+            {
+                cases.Add(hostile);
+                var answer = await UploadAsync(caller, hostile.Bytes);
+                if (UnclearUpload(hostile, answer, mayBeDenied: !owner) is { } why)
+                {
+                    failures.Add($"{hostile.Label} as {organisation}: {why}: {Describe(answer)}");
+                }
+            }
+        }
+
+        AssertReachesTheRecords(cases);
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} hostile uploads failed:\n" + string.Join("\n", failures.Take(50)));
+        await AssertStillServingAsync(data);
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task A_hostile_second_message_after_a_stored_batch_ends_the_upload_with_a_clear_status()
+    {
+        var data = await ExchangeDataAsync();
+        var uploads = Guid.NewGuid().ToString("N");
+        var platform = host.As(Platform.Organisation, Platform.Kind);
+
+        var failures = new List<string>();
+        var cases = new List<HostileCorpus.Case>();
+        // The second message is set on a valid batch of the same upload (case i: upload i), so its values reach the same rules the first passed.
+        foreach (var hostile in HostileCorpus.For(UploadRecordsRequest.Descriptor, i => ValidUpload(data.DatasetId, $"{uploads}-{i}", "second").ToByteArray()))
+        {
+            var upload = $"{uploads}-{cases.Count}";
+            cases.Add(hostile);
+            var answer = await UploadAsync(platform, ValidUpload(data.DatasetId, upload, "first").ToByteArray(), hostile.Bytes);
+            if (UnclearUpload(hostile, answer) is { } why)
+            {
+                failures.Add($"{hostile.Label}: {why}: {Describe(answer)}");
+            }
+
+            // The first batch was stored whatever became of the second: a refused stream keeps what committed.
+            var account = await new VaultService.VaultServiceClient(platform).GetUploadAsync(new GetUploadRequest { UploadId = upload }, WithDeadline());
+            if (account.Upload.Batches < 1)
+            {
+                failures.Add($"{hostile.Label}: the first batch was not kept ({account.Upload})");
+            }
+        }
+
+        AssertReachesTheRecords(cases);
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} hostile second messages failed:\n" + string.Join("\n", failures.Take(50)));
+        await AssertStillServingAsync(data);
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task An_upload_stream_without_a_message_is_invalid_argument_naming_records()
+    {
+        var data = await ExchangeDataAsync();
+
+        var answer = await UploadAsync(host.As(Platform.Organisation, Platform.Kind));
+
+        Assert.Equal(StatusCode.InvalidArgument, answer.Status.StatusCode);
+        var violation = Assert.Single(answer.BadRequest!.FieldViolations);
+        Assert.Equal("records", violation.Field);
+        await AssertStillServingAsync(data);
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task Every_hostile_fetch_request_ends_the_delivery_stream_with_a_clear_status_whoever_calls()
+    {
+        var data = await ExchangeDataAsync();
+        var fetch = HostileCorpus.RawMethod(FetchDelivery);
+        FetchDeliveryRequest[] valid =
+        [
+            // A request that exists but was rejected (there is no alliance here): nothing is ever delivered for it.
+            new() { DataRequestId = data.DataRequestId, PageSize = 10 },
+            // A well-formed resume token of a delivery that does not exist.
+            new() { ResumeToken = PageToken.Encode(Guid.NewGuid().ToString("D"), "1"), PageSize = 10 },
+        ];
+
+        var failures = new List<string>();
+        var cases = 0;
+        // The institution that asked reaches the request's rules; anyone else's fetch ends refused, just as clearly.
+        foreach (var (organisation, kind) in Callers)
+        {
+            var caller = host.As(organisation, kind);
+            foreach (var hostile in valid.SelectMany(v => HostileCorpus.For(FetchDeliveryRequest.Descriptor, v.ToByteArray())))
+            {
+                cases++;
+                var answer = await AnswerOfAsync(caller, fetch, hostile.Bytes, new CallOptions(deadline: DateTime.UtcNow + StreamDeadline));
+                if (Unclear(hostile, answer, ClearRefusals, mayBeDenied: (organisation, kind) != Institution) is { } why)
+                {
+                    failures.Add($"{hostile.Label} as {organisation}: {why}: {Describe(answer)}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} hostile fetches failed:\n" + string.Join("\n", failures.Take(50)));
+        await AssertStillServingAsync(data);
         Assert.Empty(host.Errors);
     }
 
@@ -221,8 +377,60 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
         }, WithDeadline());
     }
 
+    private static MethodDescriptor UploadRecords => VaultService.Descriptor.FindMethodByName("UploadRecords");
+
+    private static MethodDescriptor FetchDelivery => DeliveryService.Descriptor.FindMethodByName("FetchDelivery");
+
+    /// <summary>What Exchange's valid requests name: datasets of shopwave's (one to upload into, one to retire) and an institution's request.</summary>
+    private sealed record ExchangeData(string DatasetId, string DatasetToRetireId, string DataRequestId);
+
+    /// <summary>
+    /// Publishes shopwave's datasets and asks for one as the credit bureau (rejected: there is no
+    /// alliance). Fixed request ids, so every test that calls it gets the same answers.
+    /// </summary>
+    private async Task<ExchangeData> ExchangeDataAsync()
+    {
+        var catalog = new CatalogService.CatalogServiceClient(host.As(Platform.Organisation, Platform.Kind));
+        var dataset = (await catalog.PublishDatasetAsync(Transactions("hostile-dataset", "Card transactions"), WithDeadline())).Dataset;
+        var toRetire = (await catalog.PublishDatasetAsync(Transactions("hostile-dataset-to-retire", "Card transactions to retire"), WithDeadline())).Dataset;
+        var requests = new DataRequestService.DataRequestServiceClient(host.As(Institution.Organisation, Institution.Kind));
+        var request = (await requests.CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = "hostile-data-request", DatasetIds = { dataset.Id }, Purpose = "credit_assessment", Fields = { "amount" },
+        }, WithDeadline())).DataRequest;
+        return new ExchangeData(dataset.Id, toRetire.Id, request.Id);
+    }
+
+    private static PublishDatasetRequest Transactions(string requestId, string name) => new()
+    {
+        RequestId = requestId,
+        Name = name,
+        DataCategory = "user.financial.transactions",
+        Fields =
+        {
+            new DatasetField { Name = "amount", Type = Oversight.Exchange.V1.FieldType.Decimal, Sensitivity = FieldSensitivity.Ordinary, Required = true },
+            new DatasetField { Name = "merchant", Type = Oversight.Exchange.V1.FieldType.String, Sensitivity = FieldSensitivity.Ordinary },
+        },
+        Description = "Card payments, one record a payment.",
+    };
+
+    /// <summary>One batch of one valid record.</summary>
+    private static UploadRecordsRequest ValidUpload(string datasetId, string uploadId, string recordKey = "payment-1") => new()
+    {
+        UploadId = uploadId,
+        DatasetId = datasetId,
+        Records =
+        {
+            new VaultRecord
+            {
+                SubjectId = "alice", RecordKey = recordKey, OccurTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)),
+                Fields = { ["amount"] = "12.50", ["merchant"] = "Corner Shop" },
+            },
+        },
+    };
+
     /// <summary>A valid request of the methods whose rules run deep; each hostile value replaces one of its fields.</summary>
-    private static Dictionary<string, IMessage> ValidRequests()
+    private static Dictionary<string, IMessage> ValidRequests(ExchangeData exchange)
     {
         var now = DateTimeOffset.UtcNow;
         var terms = new ConsentTerms
@@ -278,14 +486,40 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
                 OpenTime = Timestamp.FromDateTimeOffset(now.AddDays(8)),
                 CloseTime = Timestamp.FromDateTimeOffset(now.AddDays(9)),
             },
+            Transactions(Guid.NewGuid().ToString("N"), "Hostile transactions"),
+            new RetireDatasetRequest { RequestId = Guid.NewGuid().ToString("N"), DatasetId = exchange.DatasetToRetireId },
+            new GetDatasetRequest { DatasetId = exchange.DatasetId },
+            new ListDatasetsRequest { PageSize = 10, OwnerId = "shopwave", DataCategory = "user.financial", Query = "card" },
+            new CreateDataRequestRequest
+            {
+                RequestId = Guid.NewGuid().ToString("N"),
+                DatasetIds = { exchange.DatasetId },
+                Purpose = "credit_assessment",
+                Fields = { "amount", "merchant" },
+                SubjectIds = { "alice", "bob" },
+                OccurAfter = Timestamp.FromDateTimeOffset(now.AddDays(-30)),
+                OccurBefore = Timestamp.FromDateTimeOffset(now),
+            },
+            new GetDataRequestRequest { DataRequestId = exchange.DataRequestId },
+            new ListDataRequestsRequest { PageSize = 10, InstitutionId = "state-credit-bureau", State = Oversight.Exchange.V1.DataRequestState.Rejected },
+            new ListDeliveriesRequest { PageSize = 10, DataRequestId = exchange.DataRequestId },
+            new AttestPurgeRequest
+            {
+                RequestId = Guid.NewGuid().ToString("N"), DeliveryId = Guid.NewGuid().ToString("D"),
+                PurgeTime = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)), Statement = "Deleted from every store.",
+            },
+            new ListOverdueDeliveriesRequest { PageSize = 10 },
         ];
         return requests.ToDictionary(r => r.Descriptor.FullName);
     }
 
-    /// <summary>The first caller whose request the method does not refuse outright, so hostile ones reach the handler.</summary>
-    private async Task<CallInvoker> CallerReachingTheHandlerAsync(Method<byte[], byte[]> method, byte[] request)
+    /// <summary>
+    /// The first caller whose request the method does not refuse outright, so hostile ones reach the
+    /// handler: the service's own callers first (Exchange's), then every kind.
+    /// </summary>
+    private async Task<CallInvoker> CallerReachingTheHandlerAsync(ServiceDescriptor service, Method<byte[], byte[]> method, byte[] request)
     {
-        foreach (var (organisation, kind) in Callers)
+        foreach (var (organisation, kind) in FirstCallers.GetValueOrDefault(service.FullName, []).Concat(Callers).Distinct())
         {
             var invoker = host.As(organisation, kind);
             if ((await StatusOfAsync(invoker, method, request)).StatusCode != StatusCode.PermissionDenied)
@@ -298,31 +532,152 @@ public sealed class HostileInputTests(HostileInputHost host) : IClassFixture<Hos
     }
 
     private static async Task<Status> StatusOfAsync(CallInvoker invoker, Method<byte[], byte[]> method, byte[] request) =>
-        (await AnswerOfAsync(invoker, method, request)).Status;
+        (await AnswerOfAsync(invoker, method, request, WithDeadline())).Status;
 
-    /// <summary>The status of the call and the bytes its trailers took (binary ones as the base64 that travels).</summary>
-    private static async Task<(Status Status, int TrailerBytes)> AnswerOfAsync(CallInvoker invoker, Method<byte[], byte[]> method, byte[] request)
+    /// <summary>How a call ended: its status, the bytes its trailers took (binary ones as the base64 that travels), its field violations.</summary>
+    private sealed record Answer(Status Status, int TrailerBytes, BadRequest? BadRequest);
+
+    private static Answer AnswerOf(RpcException exception) =>
+        new(exception.Status, TrailerBytes(exception), exception.GetRpcStatus()?.GetDetail<BadRequest>());
+
+    private static async Task<Answer> AnswerOfAsync(CallInvoker invoker, Method<byte[], byte[]> method, byte[] request, CallOptions options)
     {
         try
         {
-            await HostileCorpus.CallAsync(invoker, method, request, WithDeadline());
-            return (Status.DefaultSuccess, 0);
+            await HostileCorpus.CallAsync(invoker, method, request, options);
+            return new Answer(Status.DefaultSuccess, 0, null);
         }
         catch (RpcException exception)
         {
-            return (exception.Status, TrailerBytes(exception));
+            return AnswerOf(exception);
         }
     }
+
+    /// <summary>
+    /// Streams the messages into UploadRecords as raw bytes, completes the stream and reads the answer.
+    /// The server may end the call before it has read them all (a refused message ends it): what the
+    /// client could not write then is of no account, the status is.
+    /// </summary>
+    private static async Task<Answer> UploadAsync(CallInvoker invoker, params byte[][] messages)
+    {
+        using var call = invoker.AsyncClientStreamingCall(HostileCorpus.RawMethod(UploadRecords), null, new CallOptions(deadline: DateTime.UtcNow + StreamDeadline));
+        try
+        {
+            foreach (var message in messages)
+            {
+                await call.RequestStream.WriteAsync(message);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (Exception exception) when (exception is RpcException or InvalidOperationException)
+        {
+            // The call ended while it was being written; its status follows.
+        }
+
+        try
+        {
+            await call.ResponseAsync;
+            return new Answer(Status.DefaultSuccess, 0, null);
+        }
+        catch (RpcException exception)
+        {
+            return AnswerOf(exception);
+        }
+    }
+
+    /// <summary>Why an upload's answer is not one its caller can act on; null when it is. A batch whose records are refused one by one still completes, counting them.</summary>
+    private static string? UnclearUpload(HostileCorpus.Case hostile, Answer answer, bool mayBeDenied = false) =>
+        Unclear(hostile, answer, [StatusCode.OK, .. ClearRefusals], mayBeDenied);
+
+    /// <summary>
+    /// Why the answer to a hostile stream is not one its caller can act on; null when it is: a status
+    /// of <paramref name="clear"/>, small trailers, every INVALID_ARGUMENT with its field violations,
+    /// and bytes that do not parse refused naming their field — unless the caller
+    /// <paramref name="mayBeDenied"/> and was (who calls is settled before what they sent is read).
+    /// </summary>
+    private static string? Unclear(HostileCorpus.Case hostile, Answer answer, StatusCode[] clear, bool mayBeDenied = false)
+    {
+        if (!clear.Contains(answer.Status.StatusCode))
+        {
+            return "not a clear status";
+        }
+
+        if (answer.TrailerBytes > MaxTrailerBytes)
+        {
+            return "trailers too large";
+        }
+
+        if (mayBeDenied && answer.Status.StatusCode == StatusCode.PermissionDenied)
+        {
+            return null;
+        }
+
+        if (answer.Status.StatusCode == StatusCode.InvalidArgument && answer.BadRequest is not { FieldViolations.Count: > 0 })
+        {
+            return "INVALID_ARGUMENT without field violations";
+        }
+
+        return hostile.InvalidUtf8 ? UnnamedParseFailure(hostile, answer) : null;
+    }
+
+    /// <summary>Why a refusal of bytes that are not UTF-8 does not name the field that holds them, as the request guard does; null when it does.</summary>
+    private static string? UnnamedParseFailure(HostileCorpus.Case hostile, Answer answer)
+    {
+        if (answer.Status.StatusCode != StatusCode.InvalidArgument)
+        {
+            return "invalid UTF-8 not refused as INVALID_ARGUMENT";
+        }
+
+        // The guard names the entry of a list (records[1].subject_id); the case names the field (records.subject_id).
+        var named = answer.BadRequest?.FieldViolations.Any(v => v.Description == "is not valid UTF-8" && WithoutIndices(v.Field) == hostile.Field);
+        return named == true ? null : "invalid UTF-8 refused without naming its field";
+    }
+
+    private static string WithoutIndices(string path)
+    {
+        var kept = new System.Text.StringBuilder(path.Length);
+        var inIndex = false;
+        foreach (var c in path)
+        {
+            inIndex = c == '[' || (inIndex && c != ']');
+            if (!inIndex && c != ']')
+            {
+                kept.Append(c);
+            }
+        }
+
+        return kept.ToString();
+    }
+
+    /// <summary>The upload corpus sets values inside a record, so they reach the vault's record rules, not only the stream's own.</summary>
+    private static void AssertReachesTheRecords(IReadOnlyList<HostileCorpus.Case> cases)
+    {
+        foreach (var field in new[] { "records.subject_id", "records.record_key", "records.occur_time", "records.fields" })
+        {
+            Assert.Contains(cases, c => c.Field == field);
+        }
+    }
+
+    private static string Describe(Answer answer) =>
+        $"{answer.Status.StatusCode} ({answer.TrailerBytes} bytes of trailers) {answer.Status.Detail}"
+        + (answer.BadRequest is { } badRequest ? " " + string.Join("; ", badRequest.FieldViolations.Select(v => $"{v.Field} {v.Description}")) : "");
 
     private static int TrailerBytes(RpcException exception) =>
         exception.Status.Detail.Length + exception.Trailers.Sum(t => t.Key.Length + (t.IsBinary ? (t.ValueBytes.Length + 2) / 3 * 4 : t.Value.Length));
 
-    /// <summary>A normal call to each service succeeds on the same channel.</summary>
-    private async Task AssertStillServingAsync()
+    /// <summary>A normal call to each module succeeds on the same channels; with Exchange's data, the catalog still lists it.</summary>
+    private async Task AssertStillServingAsync(ExchangeData? exchange = null)
     {
         var registry = new ConsentRegistryService.ConsentRegistryServiceClient(host.As("shopwave", "platform"));
         Assert.NotEmpty((await registry.ListPurposesAsync(new ListPurposesRequest(), WithDeadline())).Purposes);
         var organisations = new OrganisationService.OrganisationServiceClient(host.As("operator", "operator"));
         await organisations.ListOrganisationsAsync(new ListOrganisationsRequest(), WithDeadline());
+        var catalog = new CatalogService.CatalogServiceClient(host.As(Platform.Organisation, Platform.Kind));
+        var listed = await catalog.ListDatasetsAsync(new ListDatasetsRequest { OwnerId = Platform.Organisation, PageSize = 500 }, WithDeadline());
+        if (exchange is not null)
+        {
+            Assert.Contains(listed.Datasets, d => d.Id == exchange.DatasetId);
+        }
     }
 }
