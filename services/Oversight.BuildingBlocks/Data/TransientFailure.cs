@@ -13,6 +13,8 @@ public static class TransientFailure
     public static bool Is(Exception exception) => exception switch
     {
         DbException db when SqliteDialect.Instance.IsTransient(db) || SqlServerDialect.Instance.IsTransient(db) => true,
+        // An IOException, but of bytes that will never parse: retrying cannot help.
+        Google.Protobuf.InvalidProtocolBufferException => false,
         TimeoutException or SocketException or IOException => true,
         // ADO.NET pools answer "Timeout expired ... prior to obtaining a connection from the pool" this way.
         InvalidOperationException { InnerException: null } pool when pool.Message.Contains("connection from the pool", StringComparison.Ordinal) => true,
