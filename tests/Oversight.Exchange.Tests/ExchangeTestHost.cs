@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,7 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     private const string ExchangeAddress = "http://localhost:5103";
     private const string ConsentAddress = "http://localhost:5101";
+    private static readonly System.Net.IPAddress Loopback = System.Net.IPAddress.Loopback;
     private readonly WebApplication _app;
     private readonly GrpcChannel _exchange;
     private readonly GrpcChannel _consent;
@@ -44,15 +46,25 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     private readonly bool _ownsDirectory;
 
-    private ExchangeTestHost(WebApplication app, string dataDirectory, bool ownsDirectory, FakeTimeProvider time)
+    private ExchangeTestHost(WebApplication app, string dataDirectory, bool ownsDirectory, FakeTimeProvider time, (int Consent, int Exchange)? sockets)
     {
         _app = app;
         _ownsDirectory = ownsDirectory;
         DataDirectory = dataDirectory;
         Time = time;
-        var handler = app.GetTestServer().CreateHandler();
-        _exchange = GrpcChannel.ForAddress(ExchangeAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
-        _consent = GrpcChannel.ForAddress(ConsentAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        if (sockets is { } ports)
+        {
+            // Real HTTP/2 over loopback sockets, with its flow control, as a remote client sees the host.
+            _exchange = GrpcChannel.ForAddress($"http://127.0.0.1:{ports.Exchange}");
+            _consent = GrpcChannel.ForAddress($"http://127.0.0.1:{ports.Consent}");
+        }
+        else
+        {
+            var handler = app.GetTestServer().CreateHandler();
+            _exchange = GrpcChannel.ForAddress(ExchangeAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+            _consent = GrpcChannel.ForAddress(ConsentAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        }
+
         _tokens = new TokenIssuer(app.Services.GetRequiredService<AuthOptions>(), TimeProvider.System);
     }
 
@@ -69,9 +81,11 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
     /// <param name="dataDirectory">A folder an earlier host used (a restart), kept when this one is disposed; null for a fresh one.</param>
     /// <param name="services">Registers more before the bus is built (probes, observers).</param>
+    /// <param name="sockets">Serve on real Kestrel ports on 127.0.0.1 instead of the in-memory test server.</param>
     public static async Task<ExchangeTestHost> StartAsync(
-        Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
+        Action<IDictionary<string, string?>>? configure = null, string? dataDirectory = null, Action<IServiceCollection>? services = null, bool sockets = false)
     {
+        (int Consent, int Exchange)? ports = sockets ? (FreePort(), FreePort()) : null;
         var ownsDirectory = dataDirectory is null;
         dataDirectory ??= NewDataDirectory();
         Directory.CreateDirectory(dataDirectory);
@@ -80,9 +94,9 @@ public sealed class ExchangeTestHost : IAsyncDisposable
             ["Oversight:Consent:ExpirySweepInterval"] = "01:00:00",
             ["Oversight:Outbox:PollInterval"] = "00:00:00.200",
             ["Oversight:AllowDevelopmentKeys"] = "true",
-            ["Oversight:Consent:Port"] = "5101",
-            ["Oversight:Exchange:Port"] = "5103",
-            ["Oversight:Exchange:Consent:Address"] = ConsentAddress,
+            ["Oversight:Consent:Port"] = $"{ports?.Consent ?? 5101}",
+            ["Oversight:Exchange:Port"] = $"{ports?.Exchange ?? 5103}",
+            ["Oversight:Exchange:Consent:Address"] = ports is { } bound ? $"http://127.0.0.1:{bound.Consent}" : ConsentAddress,
         };
         var seeds = new (string Id, string Kind)[]
         {
@@ -99,7 +113,19 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         configure?.Invoke(settings);
 
         var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
+        if (ports is { } listen)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Listen(Loopback, listen.Consent, endpoint => endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+                kestrel.Listen(Loopback, listen.Exchange, endpoint => endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            });
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -108,7 +134,10 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         builder.AddConsentModule(dataDirectory);
         builder.AddExchangeModule(dataDirectory);
         // Exchange's calls to Consent go through the test server, as the embedded default's go through 127.0.0.1:5101.
-        builder.Services.AddSingleton(provider => new ConsentLinkFaults(((TestServer)provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()).CreateHandler()));
+        builder.Services.AddSingleton(provider => new ConsentLinkFaults(
+            provider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>() is TestServer server
+                ? server.CreateHandler()
+                : new SocketsHttpHandler { EnableMultipleHttp2Connections = true }));
         builder.Services.AddSingleton(provider => new ConsentConnection(
             provider.GetRequiredService<IOptions<ExchangeOptions>>(), provider.GetRequiredService<AuthOptions>(), provider.GetRequiredService<ConsentLinkFaults>()));
         services?.Invoke(builder.Services);
@@ -116,10 +145,17 @@ public sealed class ExchangeTestHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapOversightDefaults();
-        app.MapConsentModule(5101);
-        app.MapExchangeModule(5103);
+        app.MapConsentModule(ports?.Consent ?? 5101);
+        app.MapExchangeModule(ports?.Exchange ?? 5103);
         await app.StartAsync();
-        return new ExchangeTestHost(app, dataDirectory, ownsDirectory, time);
+        return new ExchangeTestHost(app, dataDirectory, ownsDirectory, time, ports);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
