@@ -31,6 +31,9 @@ public sealed class ConsentLinkFaults(HttpMessageHandler inner) : DelegatingHand
     /// <summary>Calls that reached the link (passed, held or broken).</summary>
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>When each batch check left for Consent (after any hold), in order, as <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<long> BatchChecksSent { get; } = new();
+
     /// <summary>From now on, calls wait at the link (not yet at Consent) until <see cref="Release"/>.</summary>
     public void Hold() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -59,6 +62,11 @@ public sealed class ConsentLinkFaults(HttpMessageHandler inner) : DelegatingHand
                 response.Headers.Add("grpc-status", "13");
                 response.Headers.Add("grpc-message", "injected failure");
                 return response;
+        }
+
+        if (request.RequestUri?.AbsolutePath.EndsWith("/BatchCheckConsent", StringComparison.Ordinal) == true)
+        {
+            BatchChecksSent.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
         }
 
         return await base.SendAsync(request, cancellationToken);

@@ -164,6 +164,77 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Equal((Consenting - 1) * RecordsPerSubject, Records(messages).Count());
     }
 
+    /// <summary>
+    /// The new-enemy problem under load, many times over: revokes land while a delivery streams as fast
+    /// as it can. Page n's check is the n-th batch check the delivery sends to Consent; any revoke
+    /// acknowledged before that check left must hold its subject out of page n.
+    /// </summary>
+    [Fact]
+    public async Task Revokes_landing_while_deliveries_stream_never_let_a_revoked_subject_into_a_page_checked_after_them()
+    {
+        var random = new Random(20261204);
+        await _host.ActivateAllianceAsync(identified: true);
+        var more = Enumerable.Range(0, 200).Select(i => VaultUploadTests.NewRecord($"load-{i:D3}", $"load-{i % 40}"));
+        await VaultUploadTests.UploadAsync(_host, _datasetId, "load", more);
+        // Each subject holds one active consent at the start of every round: those revoked in a round consent again.
+        var consents = new Dictionary<string, string>();
+        var revoked = Enumerable.Range(0, 40).Select(s => $"load-{s}").ToList();
+        var midDelivery = 0;
+        for (var round = 0; round < 8; round++)
+        {
+            foreach (var subject in revoked)
+            {
+                consents[subject] = (await _host.Consent().GrantConsentAsync(Grant(subject))).Consent.Id;
+            }
+
+            var request = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest
+            {
+                RequestId = Guid.NewGuid().ToString("N"), DatasetIds = { _datasetId }, Purpose = "credit_assessment", Fields = { "amount" },
+            })).DataRequest;
+            var checksBefore = _host.ConsentLink.BatchChecksSent.Count;
+            var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+            var victims = consents.Keys.OrderBy(_ => random.Next()).Take(12).ToList();
+            revoked = victims;
+            var pages = new List<RecordPage>();
+            var reading = Task.Run(async () =>
+            {
+                using var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = request.Id, PageSize = 5 });
+                await foreach (var message in call.ResponseStream.ReadAllAsync())
+                {
+                    if (message.Page is { } page)
+                    {
+                        pages.Add(page);
+                    }
+                }
+            });
+            var revoking = Task.Run(async () =>
+            {
+                foreach (var victim in victims)
+                {
+                    await Task.Yield();
+                    await _host.Consent().RevokeConsentAsync(new RevokeConsentRequest { RequestId = Guid.NewGuid().ToString("N"), ConsentId = consents[victim], Reason = "load" });
+                    acknowledged[victim] = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+            });
+            await Task.WhenAll(reading, revoking);
+
+            var checks = _host.ConsentLink.BatchChecksSent.Skip(checksBefore).ToList();
+            Assert.True(checks.Count >= pages.Count, $"{checks.Count} checks for {pages.Count} pages");
+            // A revoke landed mid-delivery when pages were checked both before and after its acknowledgement.
+            midDelivery += acknowledged.Values.Count(at => checks.Take(pages.Count).Any(c => c < at) && checks.Take(pages.Count).Any(c => c > at));
+            foreach (var page in pages)
+            {
+                var checkedAt = checks[(int)page.PageNumber - 1];
+                foreach (var record in page.Records.Where(r => acknowledged.TryGetValue(r.Subject, out var at) && at < checkedAt))
+                {
+                    Assert.Fail($"round {round}: {record.Subject}'s revoke was acknowledged before page {page.PageNumber}'s check, yet {record.RecordKey} left in it");
+                }
+            }
+        }
+
+        Assert.True(midDelivery > 0, "no revoke landed while a delivery was streaming: the test did not race anything");
+    }
+
     [Fact]
     public async Task A_suspended_alliance_or_a_freeze_refuses_the_fetch()
     {
