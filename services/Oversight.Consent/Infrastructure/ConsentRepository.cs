@@ -280,25 +280,45 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
     // ---- disclosures -----------------------------------------------------------------------
 
+    /// <summary>
+    /// A delivery's disclosures (one page of it: hundreds of subjects) in one prepared command; a subject
+    /// the delivery already reported is skipped. Should a concurrent copy insert one between the check
+    /// and the insert (possible on SQL Server), the rows go in one by one, each duplicate skipped.
+    /// </summary>
+    public async Task InsertDisclosuresAsync(DbSession session, IReadOnlyList<Disclosure> disclosures)
+    {
+        try
+        {
+            await session.ExecuteAsync(ConsentSql.InsertDisclosureIfAbsent, disclosures.Select(DisclosureParameters));
+        }
+        catch (DbException exception) when (Dialect.IsUniqueViolation(exception))
+        {
+            foreach (var disclosure in disclosures)
+            {
+                await InsertDisclosureAsync(session, disclosure);
+            }
+        }
+    }
+
+    private static object DisclosureParameters(Disclosure disclosure) => new
+    {
+        disclosure.DeliveryId,
+        disclosure.SubjectId,
+        disclosure.ControllerId,
+        disclosure.RecipientId,
+        disclosure.Purpose,
+        DataCategories = string.Join(' ', disclosure.DataCategories),
+        disclosure.ConsentId,
+        disclosure.MandateId,
+        DisclosedAt = disclosure.DisclosedAt.ToUnixTimeMilliseconds(),
+        disclosure.AuditSequence,
+    };
+
     public async Task<int> InsertDisclosureAsync(DbSession session, Disclosure disclosure)
     {
         try
         {
-            return await session.ExecuteAsync(
-                ConsentSql.InsertDisclosure,
-                new
-                {
-                    disclosure.DeliveryId,
-                    disclosure.SubjectId,
-                    disclosure.ControllerId,
-                    disclosure.RecipientId,
-                    disclosure.Purpose,
-                    DataCategories = string.Join(' ', disclosure.DataCategories),
-                    disclosure.ConsentId,
-                    disclosure.MandateId,
-                    DisclosedAt = disclosure.DisclosedAt.ToUnixTimeMilliseconds(),
-                    disclosure.AuditSequence,
-                });
+            return await session.ExecuteAsync(ConsentSql.InsertDisclosure, DisclosureParameters(disclosure));
         }
         catch (DbException exception) when (Dialect.IsUniqueViolation(exception))
         {

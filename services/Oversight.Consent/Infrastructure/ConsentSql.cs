@@ -172,6 +172,13 @@ public static class ConsentSql
 
     // ---- disclosures ---------------------------------------------------------------------------
 
+    /// <summary>One disclosure unless the same delivery already reported the subject (pages of one delivery name a subject once).</summary>
+    public static string InsertDisclosureIfAbsent => """
+        INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms, audit_sequence)
+        SELECT @DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt, @AuditSequence
+         WHERE NOT EXISTS (SELECT 1 FROM disclosure WHERE delivery_id = @DeliveryId AND subject_id = @SubjectId);
+        """;
+
     public static string InsertDisclosure => """
         INSERT INTO disclosure (delivery_id, subject_id, controller_id, recipient_id, purpose_id, data_categories, consent_id, mandate_id, disclosed_at_ms, audit_sequence)
         VALUES (@DeliveryId, @SubjectId, @ControllerId, @RecipientId, @Purpose, @DataCategories, @ConsentId, @MandateId, @DisclosedAt, @AuditSequence);

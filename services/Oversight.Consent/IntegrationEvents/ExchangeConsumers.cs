@@ -10,15 +10,10 @@ namespace Oversight.Consent.IntegrationEvents;
 public sealed class DataDisclosedConsumer(ConsentDatabase database, ConsentRepository repository, TimeProvider time)
     : InboxConsumer<ConsentDatabase, DataDisclosed>(database, time)
 {
-    protected override async Task HandleAsync(DbSession session, DataDisclosed message)
-    {
-        foreach (var subject in message.Subjects)
-        {
-            await repository.InsertDisclosureAsync(session, new Disclosure(
-                message.DeliveryId, subject.SubjectId, message.ControllerId, message.RecipientId, message.Purpose, message.DataCategories,
-                subject.ConsentId, subject.MandateId, message.DisclosedAt, message.AuditSequence));
-        }
-    }
+    protected override Task HandleAsync(DbSession session, DataDisclosed message) =>
+        repository.InsertDisclosuresAsync(session, message.Subjects.Select(subject => new Disclosure(
+            message.DeliveryId, subject.SubjectId, message.ControllerId, message.RecipientId, message.Purpose, message.DataCategories,
+            subject.ConsentId, subject.MandateId, message.DisclosedAt, message.AuditSequence)).ToList());
 }
 
 public sealed class DataDisclosedConsumerDefinition()
