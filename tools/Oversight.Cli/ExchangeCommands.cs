@@ -105,7 +105,7 @@ internal static class ExchangeCommands
 
     private static Command Upload()
     {
-        var dataset = new Option<string>("--dataset") { Description = "The dataset (yours) the records belong to.", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "The dataset (yours) the records belong to.", HelpName = "ID", Required = true };
         var file = new Argument<string>("file")
         {
             Description = "The records: .csv with the header subject_id,record_key,occur_time,FIELD…, or .jsonl with one "
@@ -113,9 +113,10 @@ internal static class ExchangeCommands
         };
         var uploadId = new Option<string?>("--upload-id")
         {
+            HelpName = "ID",
             Description = "The upload's id; give the id of an upload that was cut off to continue it (records already stored count as unchanged). Default: a new one.",
         };
-        var batchSize = new Option<int>("--batch-size") { Description = $"Records per message, 1 to 1,000 (each committed on its own). Default: {DefaultBatchSize}.", DefaultValueFactory = _ => DefaultBatchSize };
+        var batchSize = new Option<int>("--batch-size") { Description = "Records per message, 1 to 1,000 (each committed on its own).", HelpName = "N", DefaultValueFactory = _ => DefaultBatchSize };
         batchSize.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() is < 1 or > 1000)
@@ -253,10 +254,10 @@ internal static class ExchangeCommands
 
     private static Command Requests()
     {
-        var datasets = new Option<string[]>("--dataset") { Description = "A dataset to ask for; repeat for more (up to 16).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var datasets = new Option<string[]>("--dataset") { Description = "A dataset to ask for; repeat for more (up to 16).", HelpName = "ID", Required = true, AllowMultipleArgumentsPerToken = true };
         var purpose = new Option<string>("--purpose") { Description = "Why, a registered purpose such as credit_assessment.", Required = true };
-        var fields = new Option<string[]>("--field") { Description = "A field to receive (only these leave); repeat for more.", Required = true, AllowMultipleArgumentsPerToken = true };
-        var subjects = new Option<string[]>("--subject") { Description = "Only this person's records; repeat for more. Default: every subject's.", AllowMultipleArgumentsPerToken = true };
+        var fields = new Option<string[]>("--field") { Description = "A field to receive (only these leave); repeat for more.", HelpName = "NAME", Required = true, AllowMultipleArgumentsPerToken = true };
+        var subjects = new Option<string[]>("--subject") { Description = "Only this person's records; repeat for more. Default: every subject's.", HelpName = "ID", AllowMultipleArgumentsPerToken = true };
         var after = TimeOptions.Time("--occur-after", "Only records that occurred at or after this time.");
         var before = TimeOptions.Time("--occur-before", "Only records that occurred before this time.");
         var create = new Command("create", "Asks for data for a purpose (an institution, for itself); it is decided at once against your alliances, and every reason of a rejection is printed.")
@@ -310,10 +311,11 @@ internal static class ExchangeCommands
         {
             Description = "Where to write the records: .csv (columns dataset_id, subject, record_key, occur_time, then the fields) or .jsonl. "
                 + "Replaced, unless --resume appends to it.",
+            HelpName = "FILE",
             Required = true,
         };
-        var pageSize = new Option<int>("--page-size") { Description = "Records per page, 1 to 1,000 (each page is consent-checked and audited on its own). Default: the service's, 500." };
-        var resume = new Option<string?>("--resume") { Description = "The resume token a cut-off fetch printed: continues that delivery after its last page written, appending to --out." };
+        var pageSize = new Option<int>("--page-size") { Description = "Records per page, 1 to 1,000 (each page is consent-checked and audited on its own). Default: the service's, 500.", HelpName = "N" };
+        var resume = new Option<string?>("--resume") { Description = "The resume token a cut-off fetch printed: continues that delivery after its last page written, appending to --out.", HelpName = "TOKEN" };
         var fetch = new Command("fetch", "Fetches an approved request's records into a file, page by page (the requesting institution), and prints what was delivered and withheld.")
         {
             request, output, pageSize, resume,
@@ -383,7 +385,7 @@ internal static class ExchangeCommands
                     case FetchDeliveryResponse.KindOneofCase.Summary:
                         progress.Clear();
                         var summary = message.Summary;
-                        s.Output.Print(summary, () => ExchangeOutput.SummaryDetails(summary, path, progress), [summary.DeliveryId]);
+                        s.Output.Print(summary, () => ExchangeOutput.SummaryDetails(summary, path, records, progress), [summary.DeliveryId]);
                         break;
                 }
             }
@@ -428,7 +430,7 @@ internal static class ExchangeCommands
             s.Output.Print(response, () => ExchangeOutput.DeliveryDetails(response.Delivery));
         }));
 
-        var request = new Option<string?>("--request") { Description = "Only this request's deliveries." };
+        var request = new Option<string?>("--request") { Description = "Only this request's deliveries.", HelpName = "ID" };
         var list = new Command("list", "Lists deliveries, newest first: a recipient's own, a platform's data, or all for the regulator.") { request };
         list.SetAction(Exchange(async (parse, s) =>
         {
@@ -445,7 +447,7 @@ internal static class ExchangeCommands
         var id = new Argument<string>("delivery") { Description = "The delivery purged." };
         var purgedAt = TimeOptions.Time("--purged-at", "When the data was purged: not in the future, not before the delivery.");
         purgedAt.Required = true;
-        var statement = new Option<string>("--statement") { Description = "How it was purged, 1 to 1,024 characters.", Required = true };
+        var statement = new Option<string>("--statement") { Description = "How it was purged, 1 to 1,024 characters.", HelpName = "TEXT", Required = true };
         var attest = new Command("attest", "Attests that you purged a delivery's data (its recipient, once).") { id, purgedAt, statement, RequestIdOption };
         attest.SetAction(Exchange(async (parse, s) =>
         {

@@ -89,14 +89,15 @@ internal static class ExchangeOutput
             $"decided {Time(request.DecideTime)}",
             request.State == DataRequestState.Approved ? $"alliance {request.AllianceId}" : string.Join("; ", request.Rejections.Select(r => Label(r.Code)))));
 
-    public static void SummaryDetails(DeliverySummary summary, string path, Progress progress)
+    /// <param name="received">The records this run received (a resumed delivery's summary counts them all).</param>
+    public static void SummaryDetails(DeliverySummary summary, string path, long received, Progress progress)
     {
         Field("delivery", summary.DeliveryId);
         Field("pages", Progress.Count(summary.Pages));
         Field("delivered", $"{Progress.Count(summary.DeliveredRecords)} records, written to {path}");
         Field("withheld", Withheld(summary.Withheld));
         Field("keep until", summary.RetentionDeadline is null ? "- (nothing was delivered)" : $"{Time(summary.RetentionDeadline)}, then purge it and attest (cli exchange attest)");
-        Field("took", $"{progress.Elapsed.TotalSeconds:0.0} s ({progress.Rate(summary.DeliveredRecords)})");
+        Field("took", $"{progress.Elapsed.TotalSeconds:0.0} s ({progress.Rate(received)})");
     }
 
     public static void DeliveryDetails(Delivery delivery)

@@ -14,7 +14,7 @@ internal sealed class Progress
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly bool _live = !Console.IsErrorRedirected;
     private readonly string _verb;
-    private TimeSpan _shown = TimeSpan.MinValue;
+    private TimeSpan _shown = -Every;
     private int _width;
 
     public Progress(string verb) => _verb = verb;
