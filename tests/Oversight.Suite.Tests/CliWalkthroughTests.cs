@@ -91,6 +91,11 @@ public sealed partial class CliWalkthroughTests
         Assert.Matches(Line(@"action\s+delivery\.page delivery/[0-9a-f-]{36}: succeeded, page 1: 267 record\(s\) delivered, 33 withheld$"), output);
         Assert.Matches(Line(@"\s+verified: entry \d+ is in the log of \d+ entries that oversight/exchange signed$"), output);
         Assert.Matches(Line(@"purge\s+purged .*: deleted from the scoring store$"), output);
+
+        // An upload from a CSV file (a quoted comma included): one new, one replacing, one refused; then the same file again.
+        Assert.Matches(Line(@"accepted\s+2 \(of which 1 replaced a stored record\)$"), output);
+        Assert.Matches(Line(@"  txn-006-4  amount: must be a decimal number such as 1234\.50$"), output);
+        Assert.Matches(Line(@"unchanged\s+2$"), output);
         Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
     }
 
