@@ -59,17 +59,57 @@ public sealed partial class CliWalkthroughTests
         Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_exchange_walkthrough_fetches_only_consented_pseudonymised_minimised_records_and_follows_a_revoke_and_an_erasure()
+    {
+        var output = await RunSectionAsync("Try Exchange");
+
+        Assert.Matches(Line(@"[0-9a-f-]{36}  PUBLISHED shopwave\s+user\.financial\.transactions\s+300 records  ShopWave card payments$"), output);
+        Assert.Matches(Line(@"state\s+REJECTED$"), output);
+        Assert.Contains("PURPOSE_NOT_COVERED: No active alliance of 'state-credit-bureau' covers the purpose 'anti_fraud'.", output, StringComparison.Ordinal);
+        Assert.Matches(Line(@"state\s+APPROVED under alliance [0-9a-f-]{36} \(version \d+\); subjects pseudonymised$"), output);
+
+        // The first fetch: the ten customers who never consented are withheld; only the fields asked for, under pseudonyms.
+        Assert.Matches(Line(@"pages\s+3$"), output);
+        Assert.Matches(Line(@"delivered\s+270 records, written to .*/first\.csv$"), output);
+        Assert.Matches(Line(@"withheld\s+30 NO_CONSENT$"), output);
+        Assert.Matches(Line("dataset_id,subject,record_key,occur_time,amount,merchant_category$"), output);
+        Assert.Matches(Line(@"[0-9a-f-]{36},[0-9a-f]{64},txn-001-1,2026-10-\d\dT[\d:]+Z,\d+\.\d\d,[a-z]+$"), output);
+        Assert.DoesNotContain(output.Split('\n'), line => line.Contains(",txn-", StringComparison.Ordinal) && line.Contains("customer-", StringComparison.Ordinal));
+
+        // After the revoke: that customer's three records are withheld too, and its pseudonym is the one gone.
+        Assert.Matches(Line(@"delivered\s+267 records$"), output);
+        Assert.Matches(Line(@"withheld\s+30 NO_CONSENT, 3 REVOKED$"), output);
+        Assert.Matches(Line("[0-9a-f]{64}$"), output);
+
+        // The erasure is confirmed with the count, and the dataset lost those records.
+        Assert.Matches(Line(@"state\s+COMPLETED$"), output);
+        Assert.Matches(Line(@"confirmed\s+.*: 3 record\(s\) erased$"), output);
+        Assert.Matches(Line(@"records\s+297$"), output);
+
+        // A delivery page's entry, proved against the signed checkpoint; then the purge is attested.
+        Assert.Matches(Line(@"action\s+delivery\.page delivery/[0-9a-f-]{36}: succeeded, page 1: 267 record\(s\) delivered, 33 withheld$"), output);
+        Assert.Matches(Line(@"\s+verified: entry \d+ is in the log of \d+ entries that oversight/exchange signed$"), output);
+        Assert.Matches(Line(@"purge\s+purged .*: deleted from the scoring store$"), output);
+
+        // An upload from a CSV file (a quoted comma included): one new, one replacing, one refused; then the same file again.
+        Assert.Matches(Line(@"accepted\s+2 \(of which 1 replaced a stored record\)$"), output);
+        Assert.Matches(Line(@"  txn-006-4  amount: must be a decimal number such as 1234\.50$"), output);
+        Assert.Matches(Line(@"unchanged\s+2$"), output);
+        Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Runs the bash blocks of one README section in one bash process (so shell variables carry from
     /// block to block) against a fresh host. A block that starts the host gives its configuration
-    /// arguments to the test's host instead, which listens on free ports and a data folder of its own.
+    /// arguments (and <c>--demo</c>) to the test's host instead, which listens on free ports and a data folder of its own.
     /// </summary>
     private static async Task<string> RunSectionAsync(string heading)
     {
         var blocks = BashBlocks(heading);
         Assert.NotEmpty(blocks);
         var hostBlocks = blocks.Where(b => b.Contains("--project services/Oversight.Host", StringComparison.Ordinal)).ToList();
-        var hostArguments = hostBlocks.SelectMany(b => ConfigurationArgument().Matches(b).Select(m => m.Value)).ToArray();
+        var hostArguments = hostBlocks.SelectMany(b => HostArgument().Matches(b).Select(m => m.Value)).ToArray();
 
         var script = new StringBuilder("set -eu\n");
         script.AppendLine($"cli() {{ dotnet '{CliAssembly}' \"$@\"; }}");
@@ -88,9 +128,9 @@ public sealed partial class CliWalkthroughTests
         }
 
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
-        var (consentPort, governancePort, healthPort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
+        var (consentPort, governancePort, exchangePort, healthPort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort(), HostProcessTests.FreePort());
         using var host = HostProcessTests.Start(
-            ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}", .. hostArguments]);
+            ["--data", data, $"--Oversight:Consent:Port={consentPort}", $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={exchangePort}", $"--Oversight:HealthPort={healthPort}", .. hostArguments]);
         var scriptFile = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N") + ".sh");
         try
         {
@@ -105,6 +145,7 @@ public sealed partial class CliWalkthroughTests
             start.WorkingDirectory = HostProcessTests.RepositoryRoot;
             start.Environment["OVERSIGHT_CONSENT_ADDRESS"] = $"http://127.0.0.1:{consentPort}";
             start.Environment["OVERSIGHT_GOVERNANCE_ADDRESS"] = $"http://127.0.0.1:{governancePort}";
+            start.Environment["OVERSIGHT_EXCHANGE_ADDRESS"] = $"http://127.0.0.1:{exchangePort}";
             start.Environment.Remove("OVERSIGHT_TOKEN");
             using var bash = Process.Start(start)!;
             var output = bash.StandardOutput.ReadToEndAsync();
@@ -152,6 +193,7 @@ public sealed partial class CliWalkthroughTests
     [GeneratedRegex(@"^cli\(\)\s*\{.*\}\s*$")]
     private static partial Regex CliDefinition();
 
-    [GeneratedRegex(@"--Oversight:\S+=\S+")]
-    private static partial Regex ConfigurationArgument();
+    /// <summary>What a README block that starts the host gives it besides the ports and the data folder: settings, and --demo.</summary>
+    [GeneratedRegex(@"--Oversight:\S+=\S+|--demo\b")]
+    private static partial Regex HostArgument();
 }

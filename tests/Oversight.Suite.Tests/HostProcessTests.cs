@@ -67,21 +67,28 @@ public sealed partial class HostProcessTests
         }
     }
 
+    /// <summary>
+    /// The demo founds the venture, votes in an alliance with the credit bureau and has ShopWave publish a
+    /// dataset with records and consents; run again on the same data, it makes nothing twice.
+    /// </summary>
     [Fact]
-    public async Task The_demo_flag_seeds_a_founded_venture_through_the_rpcs_and_may_run_again()
+    public async Task The_demo_flag_seeds_a_founded_venture_an_active_alliance_and_a_consented_dataset_through_the_rpcs_and_may_run_again()
     {
         var data = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
         try
         {
             for (var run = 0; run < 2; run++)
             {
-                var (consentPort, governancePort, healthPort) = (FreePort(), FreePort(), FreePort());
+                var (consentPort, governancePort, exchangePort, healthPort) = (FreePort(), FreePort(), FreePort(), FreePort());
                 using var host = Start("--demo", "--data", data, $"--Oversight:Consent:Port={consentPort}",
-                    $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={HostProcessTests.FreePort()}", $"--Oversight:HealthPort={healthPort}");
+                    $"--Oversight:Governance:Port={governancePort}", $"--Oversight:Exchange:Port={exchangePort}", $"--Oversight:HealthPort={healthPort}");
                 try
                 {
                     var lines = await ReadUntilAsync(host, line => line.StartsWith("data ", StringComparison.Ordinal));
-                    Assert.Contains(lines, l => l.StartsWith("demo venture:", StringComparison.Ordinal));
+                    var demo = Assert.Single(lines, l => l.StartsWith("demo venture:", StringComparison.Ordinal));
+                    Assert.Contains("with state-credit-bureau ACTIVE", demo, StringComparison.Ordinal);
+                    Assert.Contains("with 300 records of 100 customers", demo, StringComparison.Ordinal);
+                    Assert.Contains("90 of them with an active consent", demo, StringComparison.Ordinal);
 
                     using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{governancePort}");
                     var regulator = new Metadata { { "Authorization", $"Bearer {(await RunToCompletionAsync("token", "--org", "central-bank", "--kind", "regulator")).Trim()}" } };
@@ -92,6 +99,29 @@ public sealed partial class HostProcessTests
                         .GetCapTableAsync(new Governance.V1.GetCapTableRequest(), regulator)).CapTable;
                     Assert.Equal((1_000_000L, 5), (table.OrdinaryOutstanding, table.Holdings.Count));
                     Assert.Equal(("state-investor", 3000), (table.Holdings[0].HolderId, table.Holdings[0].OrdinaryBasisPoints));
+
+                    // One alliance, voted in by a special proposal and approved by the regulator.
+                    var alliance = Assert.Single((await new Governance.V1.AllianceService.AllianceServiceClient(channel)
+                        .ListAlliancesAsync(new Governance.V1.ListAlliancesRequest(), regulator)).Alliances);
+                    Assert.Equal(("state-credit-bureau", Governance.V1.AllianceState.Active), (alliance.InstitutionId, alliance.State));
+                    Assert.Equal(["credit_assessment"], alliance.Scope.Purposes);
+                    Assert.False(alliance.Scope.IdentifiedData);
+                    var proposal = (await new Governance.V1.ProposalService.ProposalServiceClient(channel)
+                        .GetProposalAsync(new Governance.V1.GetProposalRequest { ProposalId = alliance.ProposalId }, regulator)).Proposal;
+                    Assert.Equal((Governance.V1.ProposalCategory.Special, Governance.V1.ProposalState.Passed), (proposal.Category, proposal.State));
+
+                    // One dataset of ShopWave's with its records, and the consents of nine customers in ten.
+                    using var exchange = GrpcChannel.ForAddress($"http://127.0.0.1:{exchangePort}");
+                    var dataset = Assert.Single((await new Exchange.V1.CatalogService.CatalogServiceClient(exchange)
+                        .ListDatasetsAsync(new Exchange.V1.ListDatasetsRequest(), regulator)).Datasets);
+                    Assert.Equal(("shopwave", "user.financial.transactions", 300L), (dataset.OwnerId, dataset.DataCategory, dataset.RecordCount));
+                    using var consentChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
+                    var shopwave = new Metadata { { "Authorization", $"Bearer {(await RunToCompletionAsync("token", "--org", "shopwave", "--kind", "platform")).Trim()}" } };
+                    var consents = await new ConsentService.ConsentServiceClient(consentChannel)
+                        .ListConsentsAsync(new ListConsentsRequest { ControllerId = "shopwave", PageSize = 500 }, shopwave);
+                    Assert.Equal(90, consents.Consents.Count);
+                    Assert.All(consents.Consents, c => Assert.Equal(("state-credit-bureau", ConsentState.Active), (c.Terms.RecipientId, c.State)));
+                    Assert.DoesNotContain(consents.Consents, c => c.SubjectId == "customer-010");
                 }
                 finally
                 {

@@ -17,15 +17,19 @@ namespace Oversight.Cli;
 /// </summary>
 internal static class AuditCommands
 {
+    /// <summary>How much of a detail value <c>audit entry</c> prints.</summary>
+    private const int MaxDetailShown = 160;
+
     private static readonly Dictionary<string, ServiceEndpoint> Services = new()
     {
         ["consent"] = ServiceEndpoint.Consent,
         ["governance"] = ServiceEndpoint.Governance,
+        ["exchange"] = ServiceEndpoint.Exchange,
     };
 
     private static readonly Option<string> ServiceOption = new Option<string>("--service")
     {
-        Description = "Whose log: consent or governance (each service keeps its own).",
+        Description = "Whose log: consent, governance or exchange (each service keeps its own).",
         Required = true,
     }.AcceptOnlyFromAmong([.. Services.Keys]);
 
@@ -69,6 +73,7 @@ internal static class AuditCommands
                 StartTime = parse.GetValue(from) is { } start ? Timestamp.FromDateTimeOffset(start) : null,
                 EndTime = parse.GetValue(until) is { } end ? Timestamp.FromDateTimeOffset(end) : null,
             }, cancellationToken: s.Cancellation);
+            // --quiet: an entry's id is its sequence number, for audit entry SEQ.
             s.Output.Print(response, () =>
             {
                 Output.Lines(response.Entries, EntryLine);
@@ -76,7 +81,7 @@ internal static class AuditCommands
                 {
                     Console.WriteLine($"more: --page-token {response.NextPageToken}");
                 }
-            });
+            }, [.. response.Entries.Select(e => e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
             return 0;
         }));
         return list;
@@ -236,7 +241,7 @@ internal static class AuditCommands
         };
         var witnessedBy = new Option<string[]>("--witnessed-by")
         {
-            Description = "Another service (consent or governance) whose kept checkpoints of this log the service must also prove consistent with; "
+            Description = "Another service (consent, governance or exchange) whose kept checkpoints of this log the service must also prove consistent with; "
                 + "it is called at its $OVERSIGHT_…_ADDRESS or default address (--address is the log's service). Repeat for more.",
             AllowMultipleArgumentsPerToken = true,
         }.AcceptOnlyFromAmong([.. Services.Keys]);
@@ -383,7 +388,8 @@ internal static class AuditCommands
 
         foreach (var (name, value) in entry.Detail.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
-            Output.Field($"  {name}", value);
+            // A long value (a page's subject hashes) is cut here; --json shows it whole, and the checks use the whole entry.
+            Output.Field($"  {name}", value.Length <= MaxDetailShown ? value : $"{value[..MaxDetailShown]}… ({value.Length:N0} characters)");
         }
     }
 

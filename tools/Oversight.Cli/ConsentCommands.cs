@@ -195,6 +195,69 @@ internal static class ConsentCommands
         };
     }
 
+    /// <summary>
+    /// The <c>subject</c> command tree: a person's view through the platform that serves them
+    /// (SubjectService) — who received their data, and the erasure of it.
+    /// </summary>
+    public static Command Subjects()
+    {
+        var subject = new Option<string>("--subject") { Description = "The person's pseudonymous id.", Required = true };
+        var requestId = new Option<string?>("--request-id") { Description = "Idempotency key; reuse it to retry safely. Default: a new GUID." };
+
+        var disclosures = new Command("disclosures", "Lists who received the person's data, newest first (their platform for its consents; the regulator all).") { subject };
+        disclosures.SetAction(Remote(async (parse, s) =>
+        {
+            var response = await Session.AllPagesAsync(token => s.Subjects.ListDisclosuresAsync(
+                new ListDisclosuresRequest { SubjectId = parse.GetRequiredValue(subject), PageToken = token }, cancellationToken: s.Cancellation));
+            s.Output.Print(response, () => Output.Lines(response.Disclosures, d => Console.WriteLine(string.Join("  ",
+                Output.Time(d.DiscloseTime), $"{d.ControllerId} -> {d.RecipientId}", d.Purpose, string.Join(",", d.DataCategories),
+                $"delivery {d.DeliveryId}", d.ConsentId.Length > 0 ? $"consent {d.ConsentId}" : $"mandate {d.MandateId}",
+                d.HasAuditEntry ? $"exchange audit entry #{d.AuditSequence}" : "").TrimEnd())));
+        }));
+
+        var erase = new Command("erase", "Asks for the person's data held for the calling platform to be erased, and revokes their consents with it (the platform).")
+        {
+            subject, requestId,
+        };
+        erase.SetAction(Remote(async (parse, s) =>
+        {
+            var response = await s.Subjects.RequestErasureAsync(new RequestErasureRequest
+            {
+                RequestId = parse.GetValue(requestId) ?? Guid.NewGuid().ToString(),
+                SubjectId = parse.GetRequiredValue(subject),
+            }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () =>
+            {
+                ErasureDetails(response.ErasureRequest);
+                Output.Field("consistency token", response.ConsistencyToken);
+            });
+        }));
+
+        var id = new Argument<string>("id") { Description = "The erasure request id (from subject erase)." };
+        var erasure = new Command("erasure", "Shows an erasure request and whether the data holders confirmed it.") { id };
+        erasure.SetAction(Remote(async (parse, s) =>
+        {
+            var response = await s.Subjects.GetErasureRequestAsync(
+                new GetErasureRequestRequest { ErasureRequestId = parse.GetRequiredValue(id) }, cancellationToken: s.Cancellation);
+            s.Output.Print(response, () => ErasureDetails(response.ErasureRequest));
+        }));
+
+        return new Command("subject", "A person's disclosures and erasure, through their platform (Consent).") { disclosures, erase, erasure };
+    }
+
+    private static void ErasureDetails(ErasureRequest request)
+    {
+        Output.Field("erasure request", request.Id);
+        Output.Field("state", Output.Label(request.State));
+        Output.Field("subject", $"{request.SubjectId} at {request.ControllerId}");
+        Output.Field("requested", Output.Time(request.CreateTime));
+        Output.Field("revoked", $"{request.RevokedConsentCount} consent(s)");
+        if (request.CompleteTime is not null)
+        {
+            Output.Field("confirmed", $"{Output.Time(request.CompleteTime)}: {request.ErasedRecordCount} record(s) erased");
+        }
+    }
+
     private static void Written(V1.Consent consent, string consistencyToken, string? receiptJws = null)
     {
         Output.ConsentDetails(consent);

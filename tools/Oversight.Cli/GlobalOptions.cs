@@ -13,9 +13,10 @@ internal static class GlobalOptions
     // Each command calls one service, so one --address suffices; its default is that service's.
     public static readonly Option<string?> Address = new("--address")
     {
-        Description = "The service the command calls. Default: for consent, registry and receipts, $OVERSIGHT_CONSENT_ADDRESS or "
+        Description = "The service the command calls. Default: for consent, subject, registry and receipts, $OVERSIGHT_CONSENT_ADDRESS or "
             + ServiceEndpoint.Consent.DefaultAddress + "; for the governance commands, $OVERSIGHT_GOVERNANCE_ADDRESS or "
-            + ServiceEndpoint.Governance.DefaultAddress + "; for audit, that of the service --service names.",
+            + ServiceEndpoint.Governance.DefaultAddress + " (exchange freeze, unfreeze and status too); for the other exchange commands, $OVERSIGHT_EXCHANGE_ADDRESS or "
+            + ServiceEndpoint.Exchange.DefaultAddress + "; for audit, that of the service --service names.",
         Recursive = true,
     };
 
@@ -186,4 +187,6 @@ internal sealed record ServiceEndpoint(string Name, string EnvironmentVariable, 
     public static readonly ServiceEndpoint Consent = new("Consent", "OVERSIGHT_CONSENT_ADDRESS", "http://127.0.0.1:5101");
 
     public static readonly ServiceEndpoint Governance = new("Governance", "OVERSIGHT_GOVERNANCE_ADDRESS", "http://127.0.0.1:5102");
+
+    public static readonly ServiceEndpoint Exchange = new("Exchange", "OVERSIGHT_EXCHANGE_ADDRESS", "http://127.0.0.1:5103");
 }

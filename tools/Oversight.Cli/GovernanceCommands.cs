@@ -20,7 +20,7 @@ internal static class GovernanceCommands
     private static readonly Option<string?> RequestIdOption = new("--request-id") { Description = "Idempotency key; reuse it to retry safely. Default: a new GUID." };
 
     public static IEnumerable<Command> Create() =>
-        [Organisations(), Venture(), Transfers(), CapitalChanges(), Proposals(), Executives(), Alliances(), Mandates(), Exchange()];
+        [Organisations(), Venture(), Transfers(), CapitalChanges(), Proposals(), Executives(), Alliances(), Mandates()];
 
     private static Command Organisations()
     {
@@ -431,10 +431,11 @@ internal static class GovernanceCommands
         return new Command("mandate", "The regulator's statutory mandates (Governance).") { enact, repeal, list };
     }
 
-    private static Command Exchange()
+    /// <summary>The regulator's orders about the whole exchange; they sit under <c>exchange</c> beside Exchange's own commands (ExchangeCommands).</summary>
+    public static IEnumerable<Command> ExchangeOrders()
     {
         var reason = RequiredReason();
-        var freeze = new Command("freeze", "Freezes the exchange: every delivery stops until it is unfrozen (the regulator).") { reason, RequestIdOption };
+        var freeze = new Command("freeze", "Freezes the exchange: every delivery stops until it is unfrozen (the regulator, Governance).") { reason, RequestIdOption };
         freeze.SetAction(Governance(async (parse, s) =>
         {
             var response = await s.Orders.FreezeExchangeAsync(
@@ -442,7 +443,7 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.ExchangeStatusDetails(response.Status));
         }));
 
-        var unfreeze = new Command("unfreeze", "Lifts the freeze (the regulator).") { reason, RequestIdOption };
+        var unfreeze = new Command("unfreeze", "Lifts the freeze (the regulator, Governance).") { reason, RequestIdOption };
         unfreeze.SetAction(Governance(async (parse, s) =>
         {
             var response = await s.Orders.UnfreezeExchangeAsync(
@@ -450,14 +451,14 @@ internal static class GovernanceCommands
             s.Output.Print(response, () => GovernanceOutput.ExchangeStatusDetails(response.Status));
         }));
 
-        var status = new Command("status", "Tells whether the exchange is frozen.");
+        var status = new Command("status", "Tells whether the exchange is frozen (Governance).");
         status.SetAction(Governance(async (_, s) =>
         {
             var response = await s.Orders.GetExchangeStatusAsync(new GetExchangeStatusRequest(), cancellationToken: s.Cancellation);
             s.Output.Print(response, () => GovernanceOutput.ExchangeStatusDetails(response.Status));
         }));
 
-        return new Command("exchange", "The regulator's freeze of the whole exchange (Governance).") { freeze, unfreeze, status };
+        return [freeze, unfreeze, status];
     }
 
     private static Func<ParseResult, CancellationToken, Task<int>> Governance(Func<ParseResult, Session, Task> action) =>
@@ -529,7 +530,7 @@ internal static class GovernanceCommands
     /// --state for a list: the state enum's values in lowercase without their prefix (awaiting_regulator,
     /// settled, …), as the text output prints them in capitals. Unset lists every state.
     /// </summary>
-    private static Option<TState?> StateFilter<TState>(string listed)
+    internal static Option<TState?> StateFilter<TState>(string listed)
         where TState : struct, System.Enum
     {
         var states = System.Enum.GetValues<TState>().Where(v => !v.Equals(default(TState))).ToDictionary(v => Output.Label(v).ToLowerInvariant());

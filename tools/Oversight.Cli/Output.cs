@@ -15,18 +15,30 @@ internal sealed class Output(bool json, bool quiet)
     // Default values too, so a script sees "state": "CONSENT_STATE_ACTIVE" rather than a missing key.
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());
 
+    /// <summary>Whether responses print as JSON (--json).</summary>
+    public bool PrintsJson => json;
+
     /// <summary>Where a command's own report goes (a verification's checks): stderr under --json, so stdout stays one JSON document.</summary>
     public TextWriter Report => json ? Console.Error : Console.Out;
 
-    public void Print(IMessage response, Action text)
+    public void Print(IMessage response, Action text) => Print(response, text, ResourceIds(response));
+
+    /// <summary>
+    /// As above, for a response whose ids are not its resources' <c>id</c> fields: an upload's id, the
+    /// delivery a stream's summary closes, the sequence numbers of audit entries.
+    /// </summary>
+    public void Print(IMessage response, Action text, IReadOnlyCollection<string> quietIds)
     {
         if (json)
         {
             Console.WriteLine(Formatter.Format(response));
         }
-        else if (quiet && ResourceIds(response) is { Count: > 0 } ids)
+        else if (quiet && quietIds.Count > 0)
         {
-            ids.ForEach(Console.WriteLine);
+            foreach (var id in quietIds)
+            {
+                Console.WriteLine(id);
+            }
         }
         else
         {

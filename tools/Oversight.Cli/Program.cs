@@ -4,11 +4,12 @@ using Oversight.Consent.V1;
 using static Oversight.Cli.GlobalOptions;
 
 // oversight-cli [--address URL] [--token T | --as ORG --kind KIND] [--json | --quiet] <command>
-//   token | consent … | registry purposes|categories|mandates | receipts keys
-//   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate … | exchange …
-//   audit list|entry|checkpoint save|verify|verify-log --service consent|governance
+//   token | consent … | subject … | registry purposes|categories|mandates | receipts keys
+//   org … | venture … | transfer … | capital-change … | proposal … | executive … | alliance … | mandate …
+//   exchange dataset|upload|request|fetch|delivery|attest|overdue … | exchange freeze|unfreeze|status
+//   audit list|entry|checkpoint save|verify|verify-log --service consent|governance|exchange
 
-var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent and Governance services.");
+var root = new RootCommand("oversight-cli: a command-line client of the Oversight Consent, Governance and Exchange services.");
 foreach (var option in GlobalOptions.All)
 {
     root.Options.Add(option);
@@ -87,9 +88,11 @@ keys.SetAction(Remote(async (_, s) =>
 
 root.Subcommands.Add(token);
 root.Subcommands.Add(ConsentCommands.Create());
+root.Subcommands.Add(ConsentCommands.Subjects());
 root.Subcommands.Add(new Command("registry", "The vocabularies consents are written in.") { purposes, categories, mandates });
 root.Subcommands.Add(new Command("receipts", "Receipt verification keys.") { keys });
 GovernanceCommands.Create().ToList().ForEach(root.Subcommands.Add);
+root.Subcommands.Add(ExchangeCommands.Create(GovernanceCommands.ExchangeOrders()));
 root.Subcommands.Add(AuditCommands.Create());
 
 var parse = root.Parse(args);

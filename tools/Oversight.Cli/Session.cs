@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Oversight.Consent.V1;
+using Oversight.Exchange.V1;
 using Oversight.Governance.V1;
 
 namespace Oversight.Cli;
@@ -17,6 +18,8 @@ internal sealed class Session(CallInvoker invoker, Output output, CancellationTo
 
     public ConsentReceiptKeyService.ConsentReceiptKeyServiceClient ReceiptKeys { get; } = new(invoker);
 
+    public SubjectService.SubjectServiceClient Subjects { get; } = new(invoker);
+
     public OrganisationService.OrganisationServiceClient Organisations { get; } = new(invoker);
 
     public ShareLedgerService.ShareLedgerServiceClient Shares { get; } = new(invoker);
@@ -28,6 +31,14 @@ internal sealed class Session(CallInvoker invoker, Output output, CancellationTo
     public AllianceService.AllianceServiceClient Alliances { get; } = new(invoker);
 
     public RegulatorOrderService.RegulatorOrderServiceClient Orders { get; } = new(invoker);
+
+    public CatalogService.CatalogServiceClient Catalog { get; } = new(invoker);
+
+    public VaultService.VaultServiceClient Vault { get; } = new(invoker);
+
+    public DataRequestService.DataRequestServiceClient DataRequests { get; } = new(invoker);
+
+    public DeliveryService.DeliveryServiceClient Deliveries { get; } = new(invoker);
 
     /// <summary>The audit log of the service the session calls (every service serves its own).</summary>
     public Oversight.Audit.V1.AuditLogService.AuditLogServiceClient AuditLog { get; } = new(invoker);
