@@ -75,6 +75,21 @@ public class ConsentEvaluatorTests
     }
 
     [Fact]
+    public void Checked_without_a_record_time_a_consent_for_all_records_is_preferred_to_one_for_some_and_says_which()
+    {
+        var limited = Artefact("limited", recordFrom: Now.AddDays(-30), recordUntil: Now.AddDays(-1));
+        var unlimited = Artefact("unlimited");
+
+        var both = Check([limited, unlimited]);
+        var alone = Check([limited]);
+
+        Assert.Equal(("unlimited", (DateTimeOffset?)null, (DateTimeOffset?)null), (both.ConsentId, both.RecordFrom, both.RecordUntil));
+        Assert.Equal(("limited", Now.AddDays(-30), Now.AddDays(-1)), (alone.ConsentId, alone.RecordFrom, alone.RecordUntil));
+        // Asked with a record time, the first that covers it answers.
+        Assert.Equal("limited", Check([limited, unlimited], recordTime: Now.AddDays(-5)).ConsentId);
+    }
+
+    [Fact]
     public void Frequency_limit_allows_exactly_n_deliveries_per_window()
     {
         var artefact = Artefact(limit: new FrequencyLimit(3, FrequencyPeriod.Day));

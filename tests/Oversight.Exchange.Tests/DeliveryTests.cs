@@ -366,6 +366,14 @@ public sealed class DeliveryTests : IAsyncLifetime
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
             () => _host.Audit(Paylink, "platform").GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = page.AuditSequence }).ResponseAsync);
 
+        // The entries name subjects by a hash of the delivery and the subject: two deliveries' refs never meet,
+        // so no reader of the log can join one recipient's pseudonyms with another's.
+        var again = await FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 });
+        var againEntry = (await _host.Audit().GetEntryAsync(new Audit.V1.GetEntryRequest { Sequence = again[1].Page.AuditSequence })).Entry;
+        var refs = entry.Detail["subject_refs"].Split(' ');
+        Assert.Equal(Consenting, refs.Length);
+        Assert.Empty(refs.Intersect(againEntry.Detail["subject_refs"].Split(' ')));
+
         await EventuallyAsync(async () => (await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s1" })).Disclosures
             .Any(d => d.DeliveryId == deliveryId), "s1's disclosure log has the delivery");
         Assert.Empty((await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "s9" })).Disclosures);
@@ -430,6 +438,8 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Empty((await _host.Deliveries(Regulator, "regulator").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
         attest.RequestId = "purge-again";
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => _host.Deliveries().AttestPurgeAsync(attest).ResponseAsync);
+        // A purged delivery does not resume: nothing may leave after its attestation.
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { ResumeToken = Application.Deliveries.ResumeToken(deliveryId, 1) }));
     }
 
     [Fact]
@@ -505,6 +515,35 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Equal(["t1", "t2"], Records(messages).Where(r => r.Subject == "timed").Select(r => r.RecordKey).Order());
         var withheld = Assert.Single(messages[^1].Summary.Withheld);
         Assert.Equal(("DENY_REASON_RECORD_TIME_NOT_COVERED", 1L), (withheld.Reason, withheld.Records));
+    }
+
+    /// <summary>
+    /// A delivery is one use of a consent, however many pages carry the subject: a consent allowing one
+    /// delivery a day lets every page of the first through, and holds the subject out of the next delivery.
+    /// </summary>
+    [Fact]
+    public async Task A_frequency_limit_counts_a_delivery_once_across_its_pages_and_stops_the_next()
+    {
+        await VaultUploadTests.UploadAsync(_host, _datasetId, "limited", Enumerable.Range(0, 6).Select(i => VaultUploadTests.NewRecord($"f{i}", "limited")));
+        var grant = Grant("limited");
+        grant.Terms.FrequencyLimit = new FrequencyLimit { MaxDeliveries = 1, Period = FrequencyPeriod.Day };
+        await _host.Consent().GrantConsentAsync(grant);
+        await _host.ActivateAllianceAsync(identified: true);
+        var request = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = "limited", DatasetIds = { _datasetId }, Purpose = "credit_assessment", Fields = { "amount" }, SubjectIds = { "limited" },
+        })).DataRequest;
+
+        // Pages of two: the subject is in three pages of the first delivery.
+        var first = await FetchAsync(new FetchDeliveryRequest { DataRequestId = request.Id, PageSize = 2 });
+        Assert.Equal(6, Records(first).Count());
+        Assert.Empty(first[^1].Summary.Withheld);
+
+        await EventuallyAsync(async () => (await _host.Subjects().ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "limited" })).Disclosures.Count == 1,
+            "Consent counted the first delivery");
+        var second = await FetchAsync(new FetchDeliveryRequest { DataRequestId = request.Id, PageSize = 2 });
+        Assert.Empty(Records(second));
+        Assert.Equal(("DENY_REASON_FREQUENCY_EXHAUSTED", 6L), (Assert.Single(second[^1].Summary.Withheld).Reason, second[^1].Summary.Withheld[0].Records));
     }
 
     [Fact]

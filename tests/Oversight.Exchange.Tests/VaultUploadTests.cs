@@ -87,6 +87,20 @@ public sealed class VaultUploadTests : IAsyncLifetime
         Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM vault_record"));
     }
 
+    [Theory]
+    [InlineData("2.00", "1.00", 2, 2, 0)]
+    [InlineData("1.00", "2.00", 1, 1, 1)]
+    public async Task A_stored_key_repeated_within_a_batch_counts_each_version_against_the_one_before(
+        string first, string second, long accepted, long replaced, long unchanged)
+    {
+        await UploadAsync(_host, _datasetId, "stored", [NewRecord("a", amount: "1.00")]);
+
+        var upload = await UploadAsync(_host, _datasetId, "again", [NewRecord("a", amount: first), NewRecord("a", amount: second)]);
+
+        Assert.Equal((accepted, replaced, unchanged), (upload.Accepted, upload.Replaced, upload.Unchanged));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM vault_record"));
+    }
+
     [Fact]
     public async Task Records_that_break_the_schema_are_refused_with_the_field_and_the_rest_are_stored()
     {

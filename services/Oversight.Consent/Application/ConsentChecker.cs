@@ -9,9 +9,10 @@ using Oversight.Contracts;
 namespace Oversight.Consent.Application;
 
 /// <summary>What a check asks, already structurally valid.</summary>
+/// <param name="DeliveryId">The delivery a check is for: its own earlier pages are not other uses of a consent.</param>
 public sealed record CheckQuery(
     string ControllerId, string RecipientId, string Purpose, IReadOnlyList<string> SubjectIds, IReadOnlyList<string> DataCategories,
-    DateTimeOffset? RecordTime, long MinimumSequence);
+    DateTimeOffset? RecordTime, long MinimumSequence, string? DeliveryId = null);
 
 /// <summary>One decision of a check.</summary>
 public sealed record CheckResult(string SubjectId, string DataCategory, CheckOutcome Outcome);
@@ -74,7 +75,7 @@ public sealed class ConsentChecker(
         var (sequence, consents) = await readers.ReadAsync(subjectId, query.ControllerId, query.RecipientId, cancellationToken);
         RequireFresh(query, sequence);
 
-        var deliveries = await DeliveriesAsync(null, consents, now, cancellationToken);
+        var deliveries = await DeliveriesAsync(null, consents, query.DeliveryId, now, cancellationToken);
         var outcome = ConsentEvaluator.Evaluate(consents, query.RecipientId, query.Purpose, category, query.RecordTime, now, [], deliveries);
         if (outcome.Decision == CheckDecision.Deny)
         {
@@ -101,7 +102,7 @@ public sealed class ConsentChecker(
         RequireFresh(query, sequence);
 
         var bySubject = await repository.CoverageForBatchAsync(connection, query.SubjectIds, query.ControllerId, query.RecipientId, query.Purpose, cancellationToken);
-        var deliveries = await DeliveriesAsync(connection, bySubject.Values.SelectMany(list => list), now, cancellationToken);
+        var deliveries = await DeliveriesAsync(connection, bySubject.Values.SelectMany(list => list), query.DeliveryId, now, cancellationToken);
         var mandates = await repository.MandatesForRecipientAsync(connection, query.RecipientId, cancellationToken);
 
         var results = new List<CheckResult>(query.SubjectIds.Count * query.DataCategories.Count);
@@ -150,7 +151,7 @@ public sealed class ConsentChecker(
 
     /// <summary>Deliveries so far for the consents that carry a frequency limit (none read when none does).</summary>
     private async Task<Func<string, DeliveryCounts>> DeliveriesAsync(
-        DbConnection? connection, IEnumerable<ConsentCoverage> consents, DateTimeOffset now, CancellationToken cancellationToken)
+        DbConnection? connection, IEnumerable<ConsentCoverage> consents, string? deliveryId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var limited = consents.Where(c => c.FrequencyLimit is not null).Select(c => c.Id).ToList();
         if (limited.Count == 0)
@@ -162,11 +163,11 @@ public sealed class ConsentChecker(
         if (connection is null)
         {
             await using var own = await database.OpenAsync(cancellationToken);
-            counts = await repository.DeliveryCountsAsync(own, limited, now, cancellationToken);
+            counts = await repository.DeliveryCountsAsync(own, limited, deliveryId, now, cancellationToken);
         }
         else
         {
-            counts = await repository.DeliveryCountsAsync(connection, limited, now, cancellationToken);
+            counts = await repository.DeliveryCountsAsync(connection, limited, deliveryId, now, cancellationToken);
         }
 
         return id => counts.GetValueOrDefault(id);

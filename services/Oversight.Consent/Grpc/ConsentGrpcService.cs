@@ -235,13 +235,14 @@ public sealed class ConsentGrpcService(
 
         var recordTime = violations.Time("record_time", request.RecordTime);
         var minimum = Token(request.ConsistencyToken, violations);
+        var deliveryId = request.DeliveryId.Length == 0 ? null : violations.Uuid("delivery_id", request.DeliveryId);
         violations.ThrowIfAny();
 
         ConsentChecker.Authorise(context.GetCaller(), request.ControllerId, request.RecipientId);
         await checker.ValidateVocabularyAsync(request.Purpose, request.DataCategories, "purpose", i => $"data_categories[{i}]", context.CancellationToken);
 
         var (results, sequence) = await checker.CheckManyAsync(
-            new CheckQuery(request.ControllerId, request.RecipientId, request.Purpose, request.SubjectIds, request.DataCategories, recordTime, minimum),
+            new CheckQuery(request.ControllerId, request.RecipientId, request.Purpose, request.SubjectIds, request.DataCategories, recordTime, minimum, deliveryId),
             context.CancellationToken);
         var response = new BatchCheckConsentResponse { ConsistencyToken = ConsistencyToken.Format(sequence) };
         response.Decisions.AddRange(results.Select(ConsentMapping.ToProto));

@@ -156,7 +156,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
     /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows).</summary>
     public async Task<Dictionary<string, DeliveryCounts>> DeliveryCountsAsync(
-        DbConnection connection, IReadOnlyCollection<string> consentIds, DateTimeOffset now, CancellationToken cancellationToken)
+        DbConnection connection, IReadOnlyCollection<string> consentIds, string? exceptDeliveryId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, DeliveryCounts>(StringComparer.Ordinal);
         if (consentIds.Count == 0)
@@ -171,6 +171,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
                 new
                 {
                     Ids = chunk,
+                    ExceptDeliveryId = exceptDeliveryId,
                     Hour = FrequencyLimit.WindowStart(FrequencyPeriod.Hour, now).ToUnixTimeMilliseconds(),
                     Day = FrequencyLimit.WindowStart(FrequencyPeriod.Day, now).ToUnixTimeMilliseconds(),
                     Month = FrequencyLimit.WindowStart(FrequencyPeriod.Month, now).ToUnixTimeMilliseconds(),

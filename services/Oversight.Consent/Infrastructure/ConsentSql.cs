@@ -110,6 +110,7 @@ public static class ConsentSql
                COUNT(*) AS ThisMonth
           FROM disclosure
          WHERE consent_id IN @Ids AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
+           AND (@ExceptDeliveryId IS NULL OR delivery_id <> @ExceptDeliveryId)
          GROUP BY consent_id;
         """;
 

@@ -95,6 +95,7 @@ public static class ConsentEvaluator
         ConsentCoverage? nearest = null;
         var nearestReason = DenyReason.NoConsent;
         ConsentCoverage? samePurpose = null;
+        ConsentCoverage? limited = null;
 
         foreach (var artefact in artefacts)
         {
@@ -112,7 +113,15 @@ public static class ConsentEvaluator
             var reason = Obstacle(artefact, recordTime, now, deliveries);
             if (reason == DenyReason.None)
             {
-                return CheckOutcome.AllowedBy(artefact);
+                // Asked without a record time (a delivery of many records), a consent limited to some record
+                // times allows only those: another consent, or a mandate, that allows them all is the answer.
+                if (recordTime is not null || (artefact.RecordFrom is null && artefact.RecordUntil is null))
+                {
+                    return CheckOutcome.AllowedBy(artefact);
+                }
+
+                limited ??= artefact;
+                continue;
             }
 
             // Report the most recently issued covering artefact: the one the person dealt with last.
@@ -129,6 +138,11 @@ public static class ConsentEvaluator
             {
                 return CheckOutcome.AllowedBy(mandate);
             }
+        }
+
+        if (limited is not null)
+        {
+            return CheckOutcome.AllowedBy(limited);
         }
 
         if (nearest is not null)

@@ -18,10 +18,15 @@ public sealed class DataKeyRotation(ExchangeDatabase database, DatasetKeys keys,
 
     protected override async Task RunRoundAsync(CancellationToken cancellationToken)
     {
-        var count = await keys.RewrapAllAsync(cancellationToken);
+        var (count, skipped) = await keys.RewrapAllAsync(cancellationToken);
         if (count > 0)
         {
             logger.LogInformation("Re-wrapped {Count} data key(s) under master key {KeyId}", count, keys.Ring.ActiveKeyId);
+        }
+
+        if (skipped > 0)
+        {
+            logger.LogWarning("{Count} data key(s) are wrapped by a master key the configuration lacks; their datasets cannot be read until it is configured", skipped);
         }
     }
 }

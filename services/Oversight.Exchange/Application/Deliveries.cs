@@ -96,6 +96,11 @@ public sealed class Deliveries(
                 throw new FailedPreconditionException("COMPLETED", $"delivery/{resumed.Id}", "This delivery is complete; fetch the request again for a new delivery.");
             }
 
+            if (resumed.PurgeAttestedAt is not null)
+            {
+                throw new FailedPreconditionException("ATTESTED", $"delivery/{resumed.Id}", "The recipient attested this delivery's purge; it is not resumed. Fetch the request again for a new delivery.");
+            }
+
             dataRequestId = resumed.DataRequestId;
         }
 
@@ -147,7 +152,8 @@ public sealed class Deliveries(
             Pages = afterPage,
             Delivered = kept.Sum(p => p.Delivered),
             Withheld = Sum(kept.Select(p => p.Withheld)),
-            RetentionDeadline = kept.Select(p => p.RetentionDeadline).Where(d => d is not null).Min(),
+            // Pages sent again do not undo the ones sent before: the deadline stays the least of every page that left.
+            RetentionDeadline = resumed.RetentionDeadline,
         };
         if (!await deliveries.UpdateAsync(session, totals, resumed.Version))
         {
@@ -194,10 +200,10 @@ public sealed class Deliveries(
             IReadOnlyDictionary<string, SubjectDecision> decisions;
             try
             {
-                decisions = await consent.CheckAsync(dataset.OwnerId, run.Request.InstitutionId, run.Request.Purpose, dataset.DataCategory,
+                decisions = await consent.CheckAsync(run.Delivery.Id, dataset.OwnerId, run.Request.InstitutionId, run.Request.Purpose, dataset.DataCategory,
                     opened.Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
             }
-            catch (UnavailableException exception)
+            catch (ServiceException exception) when (exception is UnavailableException or FailedPreconditionException)
             {
                 await StopAsync(run, exception.Message);
                 throw;
@@ -270,9 +276,12 @@ public sealed class Deliveries(
             ["page"] = pageNumber.ToString(CultureInfo.InvariantCulture),
             ["delivered"] = outgoing.Count.ToString(CultureInfo.InvariantCulture),
             ["withheld"] = withheldCount.ToString(CultureInfo.InvariantCulture),
-            [AuditRecords.Parties] = Parties(delivery),
-            // The subjects whose data left, by the log's keyed hash: a subject given this entry can find itself in it.
-            ["subject_refs"] = string.Join(' ', disclosed.Select(log.Subjects.For)),
+            // Who may read the entry: the recipient and the platform whose data this page carried (not the delivery's other platforms).
+            [AuditRecords.Parties] = PageParties(delivery, dataset),
+            // The subjects whose data left, each by a keyed hash of this delivery and the subject: the service
+            // finds a subject's entries on an authorised call, while no reader can join the refs of two
+            // deliveries (a ref shared across recipients would link their pseudonyms).
+            ["subject_refs"] = string.Join(' ', disclosed.Select(subject => DisclosureRef(delivery.Id, subject))),
         };
         var entry = await audit.RecordAsync(session, new Caller(delivery.RecipientId, Contracts.Governance.OrganisationKinds.Institution, null),
             "delivery.page", $"delivery/{delivery.Id}", $"page {pageNumber}: {outgoing.Count} record(s) delivered, {withheldCount} withheld", detail);
@@ -282,7 +291,7 @@ public sealed class Deliveries(
                 string.Join(", ", withheld.Select(w => $"{w.Value} {w.Key}")),
                 new Dictionary<string, string>(withheld.ToDictionary(w => w.Key, w => w.Value.ToString(CultureInfo.InvariantCulture)))
                 {
-                    ["page"] = pageNumber.ToString(CultureInfo.InvariantCulture), [AuditRecords.Parties] = Parties(delivery),
+                    ["page"] = pageNumber.ToString(CultureInfo.InvariantCulture), ["dataset_id"] = dataset.Id, [AuditRecords.Parties] = PageParties(delivery, dataset),
                 });
         }
 
@@ -297,7 +306,7 @@ public sealed class Deliveries(
         };
         if (!await deliveries.UpdateAsync(session, updated, delivery.Version))
         {
-            throw new AbortedException($"Delivery {delivery.Id} was resumed by another stream; this one ends.");
+            throw new AbortedException($"Delivery {delivery.Id} changed under this stream (resumed by another, or its purge attested); this one ends.");
         }
 
         if (disclosed.Count > 0)
@@ -329,7 +338,7 @@ public sealed class Deliveries(
         var completed = run.Delivery with { State = DeliveryState.Completed };
         if (!await deliveries.UpdateAsync(session, completed, run.Delivery.Version))
         {
-            throw new AbortedException($"Delivery {run.Delivery.Id} was resumed by another stream; this one ends.");
+            throw new AbortedException($"Delivery {run.Delivery.Id} changed under this stream (resumed by another, or its purge attested); this one ends.");
         }
 
         await audit.RecordServiceAsync(session, "delivery.completed", $"delivery/{completed.Id}",
@@ -384,6 +393,12 @@ public sealed class Deliveries(
 
         return alliance;
     }
+
+    /// <summary>How a page's entry names a disclosed subject: the log's keyed hash of the delivery and the subject.</summary>
+    public string DisclosureRef(string deliveryId, string subjectId) => log.Subjects.For($"delivery:{deliveryId}:{subjectId}");
+
+    private static string PageParties(Delivery delivery, Dataset dataset) =>
+        dataset.OwnerId == delivery.RecipientId ? delivery.RecipientId : $"{delivery.RecipientId} {dataset.OwnerId}";
 
     private static string Parties(Delivery delivery) => string.Join(' ', delivery.ControllerIds.Prepend(delivery.RecipientId).Distinct(StringComparer.Ordinal));
 

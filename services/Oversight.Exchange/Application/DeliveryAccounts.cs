@@ -54,6 +54,9 @@ public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryReposito
             throw new FailedPreconditionException("ATTESTED", $"delivery/{id}", "This delivery's purge is already attested.");
         }
 
+        // An attested delivery is never resumed, and a stream still running ends at its next page (the
+        // attestation changes the delivery's version, which that page's write checks): no page leaves after it.
+
         var violations = new FieldViolations();
         if (purgedAt > now)
         {

@@ -60,9 +60,9 @@ public sealed class VaultUploads(ExchangeDatabase database, DatasetRepository da
     {
         var key = await keys.ForAsync(dataset.Id, cancellationToken);
         var rejections = new List<RecordRejection>();
-        // Later records of the batch with the same key win, as if they had come in later batches.
-        var sealedRecords = new Dictionary<string, SealedRecord>(StringComparer.Ordinal);
-        var repeats = 0L;
+        // Per record key of the batch: its first version's digest (compared with the stored one), its last
+        // version (the one written), and how its later versions compare with the one before each.
+        var versions = new Dictionary<string, (byte[] FirstMac, SealedRecord Last, long Changed, long Same)>(StringComparer.Ordinal);
         foreach (var record in records)
         {
             if (RecordRules.Check(dataset, record) is { } rejection)
@@ -74,33 +74,35 @@ public sealed class VaultUploads(ExchangeDatabase database, DatasetRepository da
             var occurredAtMs = record.OccurredAt!.Value.ToUnixTimeMilliseconds();
             var payload = RecordPayload.Encode(record.SubjectId, occurredAtMs, record.Fields);
             var mac = key.ContentMac(payload);
-            if (sealedRecords.TryGetValue(record.RecordKey, out var earlier))
-            {
-                repeats += CryptographicOperations.FixedTimeEquals(earlier.ContentMac, mac) ? 0 : 1;
-            }
-
-            sealedRecords[record.RecordKey] = new SealedRecord(record.RecordKey, key.SubjectRef(record.SubjectId), occurredAtMs, key.Seal(record.RecordKey, payload), mac);
+            var sealedRecord = new SealedRecord(record.RecordKey, key.SubjectRef(record.SubjectId), occurredAtMs, key.Seal(record.RecordKey, payload), mac);
+            versions[record.RecordKey] = versions.TryGetValue(record.RecordKey, out var earlier)
+                ? CryptographicOperations.FixedTimeEquals(earlier.Last.ContentMac, mac)
+                    ? (earlier.FirstMac, sealedRecord, earlier.Changed, earlier.Same + 1)
+                    : (earlier.FirstMac, sealedRecord, earlier.Changed + 1, earlier.Same)
+                : (mac, sealedRecord, 0, 0);
         }
 
         var now = time.UtcNowToMillisecond();
         await using var session = await database.BeginAsync(cancellationToken);
-        var stored = sealedRecords.Count == 0 ? [] : await vault.StoredMacsAsync(session, dataset.Id, sealedRecords.Keys);
+        var stored = versions.Count == 0 ? [] : await vault.StoredMacsAsync(session, dataset.Id, versions.Keys);
         var fresh = new List<SealedRecord>();
         var changed = new List<SealedRecord>();
-        var unchanged = (long)(records.Count - rejections.Count - sealedRecords.Count) - repeats;
-        foreach (var record in sealedRecords.Values)
+        var (accepted, replaced, unchanged) = (0L, 0L, 0L);
+        foreach (var (recordKey, version) in versions)
         {
-            if (!stored.TryGetValue(record.RecordKey, out var storedMac))
+            // Counted as if each version came in an upload of its own, in order.
+            var known = stored.TryGetValue(recordKey, out var storedMac);
+            var firstChanges = !known || !CryptographicOperations.FixedTimeEquals(storedMac, version.FirstMac);
+            accepted += (firstChanges ? 1 : 0) + version.Changed;
+            replaced += (known && firstChanges ? 1 : 0) + version.Changed;
+            unchanged += (firstChanges ? 0 : 1) + version.Same;
+            if (!known)
             {
-                fresh.Add(record);
+                fresh.Add(version.Last);
             }
-            else if (CryptographicOperations.FixedTimeEquals(storedMac, record.ContentMac))
+            else if (!CryptographicOperations.FixedTimeEquals(storedMac, version.Last.ContentMac))
             {
-                unchanged++;
-            }
-            else
-            {
-                changed.Add(record);
+                changed.Add(version.Last);
             }
         }
 
@@ -111,7 +113,7 @@ public sealed class VaultUploads(ExchangeDatabase database, DatasetRepository da
             await datasets.AddToRecordCountAsync(session, dataset.Id, fresh.Count);
         }
 
-        var batch = new BatchOutcome(fresh.Count + changed.Count + repeats, changed.Count + repeats, unchanged, rejections);
+        var batch = new BatchOutcome(accepted, replaced, unchanged, rejections);
         var kept = account.Rejections.Concat(rejections).Take(UploadAccount.MaxRejectionsKept).ToList();
         if (!await vault.CountBatchAsync(session, account, batch, kept))
         {

@@ -27,9 +27,14 @@ public sealed record SubjectDecision(
 public sealed class ConsentChecks(ConsentConnection consent, IOptions<ExchangeOptions> options)
 {
     public async Task<IReadOnlyDictionary<string, SubjectDecision>> CheckAsync(
-        string controllerId, string recipientId, string purpose, string category, IReadOnlyCollection<string> subjectIds, CancellationToken cancellationToken)
+        string deliveryId, string controllerId, string recipientId, string purpose, string category, IReadOnlyCollection<string> subjectIds,
+        CancellationToken cancellationToken)
     {
-        var request = new Consent.V1.BatchCheckConsentRequest { ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose, DataCategories = { category } };
+        // The delivery's id: its own earlier pages are not other uses of a consent with a frequency limit.
+        var request = new Consent.V1.BatchCheckConsentRequest
+        {
+            DeliveryId = deliveryId, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose, DataCategories = { category },
+        };
         request.SubjectIds.AddRange(subjectIds);
         Consent.V1.BatchCheckConsentResponse response;
         try
@@ -38,6 +43,15 @@ public sealed class ConsentChecks(ConsentConnection consent, IOptions<ExchangeOp
         }
         catch (RpcException exception) when (!cancellationToken.IsCancellationRequested)
         {
+            // Fail closed either way; but a refusal will not pass by itself, so it is not told as "retry later".
+            if (exception.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.NotFound
+                or StatusCode.FailedPrecondition or StatusCode.Unimplemented)
+            {
+                var detail = exception.Status.Detail.Length > 200 ? exception.Status.Detail[..200] : exception.Status.Detail;
+                throw new FailedPreconditionException("CONSENT_REFUSED", "consent",
+                    $"Consent refused the delivery's check ({exception.StatusCode}: {detail}); nothing more is delivered until that is put right.");
+            }
+
             throw new UnavailableException($"Consent did not answer the check ({exception.StatusCode}); nothing more is delivered. Resume the delivery later.");
         }
 

@@ -16,7 +16,8 @@ public sealed record Vocabulary(IReadOnlySet<string> Categories, IReadOnlySet<st
 public sealed class ConsentVocabulary(ConsentConnection consent, IOptions<ExchangeOptions> options, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
-    private (Vocabulary Words, DateTimeOffset ReadAt)? _kept;
+    // One reference, replaced whole: a reader never sees half of a refresh.
+    private volatile Kept? _kept;
 
     // A word missing from the kept copy reads it again, but not more often than this: unknown words from a caller cost Consent little.
     private static readonly TimeSpan MissReread = TimeSpan.FromSeconds(10);
@@ -68,12 +69,12 @@ public sealed class ConsentVocabulary(ConsentConnection consent, IOptions<Exchan
             while (token.Length > 0);
 
             var words = new Vocabulary(categories, purposes);
-            _kept = (words, time.GetUtcNow());
+            _kept = new Kept(words, time.GetUtcNow());
             return words;
         }
-        catch (RpcException exception) when (exception.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown
-                                              or StatusCode.ResourceExhausted or StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+        catch (RpcException exception) when (!cancellationToken.IsCancellationRequested)
         {
+            // Whatever Consent answered, Exchange's caller gets Exchange's own status, never Consent's.
             if (_kept is { } stale)
             {
                 return stale.Words;
@@ -88,4 +89,6 @@ public sealed class ConsentVocabulary(ConsentConnection consent, IOptions<Exchan
     }
 
     public void Dispose() => _refresh.Dispose();
+
+    private sealed record Kept(Vocabulary Words, DateTimeOffset ReadAt);
 }

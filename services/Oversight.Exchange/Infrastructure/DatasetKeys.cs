@@ -72,11 +72,13 @@ public sealed class DatasetKeys(ExchangeDatabase database, MasterKeyRing ring, T
 
     /// <summary>
     /// Re-wraps every data key not wrapped by the active master key, so an old master key can be
-    /// dropped from the configuration. Records are not touched. Returns how many were re-wrapped.
+    /// dropped from the configuration. Records are not touched. Returns how many were re-wrapped, and how many
+    /// could not be (under a master key the configuration lacks).
     /// </summary>
-    public async Task<int> RewrapAllAsync(CancellationToken cancellationToken)
+    public async Task<(int Rewrapped, int Skipped)> RewrapAllAsync(CancellationToken cancellationToken)
     {
         var count = 0;
+        var skipped = 0;
         var after = "";
         while (true)
         {
@@ -90,12 +92,24 @@ public sealed class DatasetKeys(ExchangeDatabase database, MasterKeyRing ring, T
 
             if (page.Count == 0)
             {
-                return count;
+                return (count, skipped);
             }
 
             foreach (var row in page)
             {
-                var rewrapped = ring.Rewrap(new WrappedDataKey(row.MasterKeyId, row.WrappedKey), row.DatasetId);
+                WrappedDataKey rewrapped;
+                try
+                {
+                    rewrapped = ring.Rewrap(new WrappedDataKey(row.MasterKeyId, row.WrappedKey), row.DatasetId);
+                }
+                catch (VaultKeyException)
+                {
+                    // A data key under a master key this configuration lacks: the others are re-wrapped all the same,
+                    // and this one stays as it is (its dataset is refused, naming the key, until the key is configured).
+                    skipped++;
+                    continue;
+                }
+
                 await using var session = await database.BeginAsync(cancellationToken);
                 count += await session.ExecuteAsync(ExchangeSql.RewrapDataKey, new
                 {

@@ -11,7 +11,8 @@ namespace Oversight.Exchange.Model;
 public static partial class DatasetRules
 {
     public const int MaxNameLength = 200;
-    public const int MaxDescriptionLength = 4096;
+    // SQL Server's column is NVARCHAR(4000).
+    public const int MaxDescriptionLength = 4000;
     public const int MaxFields = 128;
     public const int MaxFieldDescriptionLength = 1024;
     public const int MaxQueryLength = 200;
