@@ -249,6 +249,11 @@ public sealed class DeliveryTests : IAsyncLifetime
         await _host.SuspendAllianceAsync(allianceId);
         var suspended = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { DataRequestId = requestId }));
         Assert.Contains("suspended", suspended.Status.Detail, StringComparison.Ordinal);
+
+        // Both refusals are on the log, as the institution's refused calls.
+        var refused = (await _host.Audit().ListEntriesAsync(new Audit.V1.ListEntriesRequest { Action = "delivery.refused" })).Entries;
+        Assert.Equal(2, refused.Count);
+        Assert.All(refused, e => Assert.Equal(("refused", CreditBureau), (e.Outcome, e.ActorId)));
     }
 
     [Fact]
@@ -256,8 +261,8 @@ public sealed class DeliveryTests : IAsyncLifetime
     {
         var requestId = await ApprovedRequestAsync();
         var allianceId = (await _host.Requests().GetDataRequestAsync(new GetDataRequestRequest { DataRequestId = requestId })).DataRequest.AllianceId;
-        // The first page's check is held at the link while the suspension becomes known: that page passed the
-        // alliance's gate before, so it may leave; the next page's gate must stop the stream.
+        // The first page's check is held at the link while the suspension becomes known: the page passed the
+        // alliance's gate before its check, but the gate is read again in the page's transaction, so not even it leaves.
         var calls = _host.ConsentLink.Calls;
         _host.ConsentLink.Hold();
         using var call = _host.Deliveries().FetchDelivery(new FetchDeliveryRequest { DataRequestId = requestId, PageSize = 5 });
@@ -279,7 +284,8 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Contains("suspended", failure.Status.Detail, StringComparison.Ordinal);
         var delivery = (await _host.Deliveries().GetDeliveryAsync(new GetDeliveryRequest { DeliveryId = deliveryId })).Delivery;
         Assert.Equal(V1.DeliveryState.Stopped, delivery.State);
-        Assert.Equal(1, delivery.Pages);
+        Assert.Equal(0, delivery.Pages);
+        Assert.Equal(0, await _host.ScalarAsync<long>("SELECT COUNT(*) FROM delivery_page WHERE delivery_id = @Id", new { Id = deliveryId }));
     }
 
     [Theory]

@@ -12,6 +12,7 @@ public sealed class DbSession : IAsyncDisposable
     private readonly ModuleDatabase _database;
     private bool _committed;
     private bool _outboxPending;
+    private bool _disposed;
 
     internal DbSession(ModuleDatabase database, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
@@ -54,8 +55,15 @@ public sealed class DbSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Rolls back what was not committed and closes the connection; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_committed)
         {
             try

@@ -115,7 +115,21 @@ public sealed class Deliveries(
             throw new FailedPreconditionException("REJECTED", $"request/{request.Id}", "The request was rejected; nothing is delivered for it.");
         }
 
-        var alliance = await GateAsync(connection, request, now, cancellationToken);
+        AllianceTerms alliance;
+        try
+        {
+            alliance = await GateAsync(connection, request, now, cancellationToken);
+        }
+        catch (FailedPreconditionException exception)
+        {
+            // A fetch refused for the alliance or a freeze is a refusal like any other: on the log.
+            await using var refusal = await database.BeginAsync(cancellationToken);
+            await audit.RecordAsync(refusal, caller, "delivery.refused", $"request/{request.Id}", exception.Message,
+                new Dictionary<string, string> { ["data_request_id"] = request.Id }, AuditOutcomes.Refused);
+            await refusal.CommitAsync();
+            throw;
+        }
+
         var found = await datasets.GetManyAsync(connection, request.DatasetIds, null, cancellationToken);
         var ordered = request.DatasetIds.Select(id => found.First(d => d.Id == id)).ToList();
         var identified = request.Identified && alliance.IdentifiedData;
@@ -269,6 +283,20 @@ public sealed class Deliveries(
         var withheldCount = withheld.Values.Sum();
 
         await using var session = await database.BeginAsync(cancellationToken);
+        // Read again inside the page's transaction: a freeze or a suspension that committed during the
+        // consent check stops the page before it is recorded or sent.
+        try
+        {
+            await GateAsync(session.Connection, run.Request, now, session.CancellationToken, session.Transaction);
+        }
+        catch (FailedPreconditionException exception)
+        {
+            // This transaction holds the one writer: end it before the stop writes.
+            await session.DisposeAsync();
+            await StopAsync(run, exception.Message);
+            throw;
+        }
+
         var detail = new Dictionary<string, string>
         {
             ["data_request_id"] = run.Request.Id,
@@ -370,9 +398,11 @@ public sealed class Deliveries(
     }
 
     /// <summary>The alliance the request was approved under, if data may flow under it now and the exchange is not frozen.</summary>
-    private async Task<AllianceTerms> GateAsync(System.Data.Common.DbConnection connection, DataRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<AllianceTerms> GateAsync(
+        System.Data.Common.DbConnection connection, DataRequest request, DateTimeOffset now, CancellationToken cancellationToken,
+        System.Data.Common.DbTransaction? transaction = null)
     {
-        var alliance = await readModels.AllianceAsync(connection, request.AllianceId!, null, cancellationToken);
+        var alliance = await readModels.AllianceAsync(connection, request.AllianceId!, transaction, cancellationToken);
         if (alliance is null || !alliance.OpenAt(now))
         {
             var why = alliance?.Standing switch
@@ -385,7 +415,7 @@ public sealed class Deliveries(
             throw new FailedPreconditionException("ALLIANCE", $"alliance/{request.AllianceId}", $"Alliance {request.AllianceId} {why}; nothing is delivered under it.");
         }
 
-        var standing = await readModels.ExchangeStandingAsync(connection, null, cancellationToken);
+        var standing = await readModels.ExchangeStandingAsync(connection, transaction, cancellationToken);
         if (standing.Frozen)
         {
             throw new FailedPreconditionException("FROZEN", "exchange", $"The exchange is frozen by the regulator ({standing.Reason}); nothing is delivered until it is unfrozen.");
