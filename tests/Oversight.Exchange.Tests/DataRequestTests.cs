@@ -176,6 +176,11 @@ public sealed class DataRequestTests : IAsyncLifetime
         Assert.Equal(["dataset_ids", "fields"], await RpcAssert.InvalidFieldsAsync(() => _host.Requests().CreateDataRequestAsync(
             new CreateDataRequestRequest { RequestId = "r", Purpose = "credit_assessment" }).ResponseAsync));
         Assert.Equal(["purpose"], await RpcAssert.InvalidFieldsAsync(() => _host.Requests().CreateDataRequestAsync(Ask("astrology")).ResponseAsync));
+        var wide = Ask();
+        wide.DatasetIds.Add(Guid.NewGuid().ToString());
+        wide.DatasetIds.Add(Guid.NewGuid().ToString());
+        wide.SubjectIds.AddRange(Enumerable.Range(0, 7000).Select(i => $"subject-{i}"));
+        Assert.Equal(["subject_ids"], await RpcAssert.InvalidFieldsAsync(() => _host.Requests().CreateDataRequestAsync(wide).ResponseAsync));
         var unknown = Ask();
         unknown.DatasetIds[0] = Guid.NewGuid().ToString();
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => _host.Requests().CreateDataRequestAsync(unknown).ResponseAsync);

@@ -34,6 +34,17 @@ public static class IdempotentRequests
         return normalised!;
     }
 
+    /// <summary>
+    /// The first answer to this request id, if there is one (ALREADY_EXISTS for the id with another body):
+    /// for handlers whose checks before the write read another service, so a retry answers as the first
+    /// call did even when what those checks read has changed since.
+    /// </summary>
+    public static Task<TResponse?> EarlierAsync<TRequest, TResponse>(ModuleDatabase database, Grpc.Core.ServerCallContext context, string requestId, TRequest request)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>, new() =>
+        FindAsync<TResponse>(database, Security.ServerCallContextCallerExtensions.GetCaller(context).OrganisationId, requestId,
+            request.Descriptor.FullName, Fingerprint(request), context.CancellationToken);
+
     public static async Task<TResponse> ExecuteAsync<TRequest, TResponse>(
         ModuleDatabase database,
         string callerId,

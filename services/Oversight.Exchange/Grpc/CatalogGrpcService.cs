@@ -19,6 +19,11 @@ public sealed class CatalogGrpcService(ExchangeDatabase database, DatasetReposit
         var violations = new FieldViolations();
         IdempotentRequests.Validate(request.RequestId, violations);
         violations.ThrowIfAny();
+        if (await IdempotentRequests.EarlierAsync<PublishDatasetRequest, PublishDatasetResponse>(database, context, request.RequestId, request) is { } earlier)
+        {
+            return earlier;
+        }
+
         var fields = request.Fields.Select(CatalogMapping.ToModel).ToList();
         await catalog.ValidatePublishAsync(context.GetCaller(), request.Name, request.DataCategory, fields, request.Description, context.CancellationToken);
 

@@ -35,7 +35,17 @@ public sealed class DataRequestGrpcService(ExchangeDatabase database, DataReques
             violations.Add("occur_before", "must be after occur_after");
         }
 
+        if ((long)subjects.Count * datasetIds.Count > DataRequestRules.MaxSubjectDatasetPairs)
+        {
+            violations.Add("subject_ids", $"subjects × datasets must be at most {DataRequestRules.MaxSubjectDatasetPairs:N0}; split the request");
+        }
+
         violations.ThrowIfAny();
+        if (await IdempotentRequests.EarlierAsync<CreateDataRequestRequest, CreateDataRequestResponse>(database, context, request.RequestId, request) is { } earlier)
+        {
+            return earlier;
+        }
+
         var ask = new RequestedData(datasetIds, request.Purpose, fields, subjects, after, before);
         var subjectRefs = await requests.PrepareAsync(context.GetCaller(), ask, context.CancellationToken);
         return await IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new CreateDataRequestResponse

@@ -34,4 +34,7 @@ public static class DataRequestRules
     public const int MaxDatasets = 16;
     public const int MaxFields = 128;
     public const int MaxSubjects = 10_000;
+
+    /// <summary>A request for named subjects keeps one blind index per subject and dataset, written in one transaction: bounded so it never holds the writer long.</summary>
+    public const int MaxSubjectDatasetPairs = 20_000;
 }
