@@ -47,9 +47,6 @@ public sealed class Deliveries(
     ExchangeAudit audit,
     TimeProvider time)
 {
-    public const int DefaultPageSize = 500;
-    public const int MaxPageSize = 1000;
-
     public static string ResumeToken(string deliveryId, long pageNumber) => PageToken.Encode(deliveryId, pageNumber.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Starts a delivery of an approved request, or resumes one after the page a resume token names.</summary>

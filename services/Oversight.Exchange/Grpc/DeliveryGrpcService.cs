@@ -7,6 +7,7 @@ using Oversight.BuildingBlocks.Messaging;
 using Oversight.BuildingBlocks.Security;
 using Oversight.Exchange.Application;
 using Oversight.Exchange.Infrastructure;
+using Oversight.Exchange.Model;
 using Oversight.Exchange.V1;
 
 namespace Oversight.Exchange.Grpc;
@@ -48,13 +49,13 @@ public sealed class DeliveryGrpcService(ExchangeDatabase database, Deliveries de
             requestId = violations.Uuid("data_request_id", request.DataRequestId);
         }
 
-        if (request.PageSize is < 0 or > Deliveries.MaxPageSize)
+        if (request.PageSize is < 0 or > DeliveryRules.MaxPageSize)
         {
-            violations.Add("page_size", $"must be between 0 and {Deliveries.MaxPageSize}");
+            violations.Add("page_size", $"must be between 0 and {DeliveryRules.MaxPageSize}");
         }
 
         violations.ThrowIfAny();
-        var pageSize = request.PageSize == 0 ? Deliveries.DefaultPageSize : request.PageSize;
+        var pageSize = request.PageSize == 0 ? DeliveryRules.DefaultPageSize : request.PageSize;
         await foreach (var message in deliveries.StreamAsync(context.GetCaller(), requestId, resume, pageSize, context.CancellationToken))
         {
             await responseStream.WriteAsync(ToProto(message), context.CancellationToken);

@@ -16,8 +16,6 @@ namespace Oversight.Exchange.Grpc;
 /// </summary>
 public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultServiceBase
 {
-    public const int MaxRecordsPerBatch = 1000;
-
     public override async Task<UploadRecordsResponse> UploadRecords(IAsyncStreamReader<UploadRecordsRequest> requestStream, ServerCallContext context)
     {
         var caller = context.GetCaller();
@@ -47,9 +45,9 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
                 }
             }
 
-            if (message.Records.Count is 0 or > MaxRecordsPerBatch)
+            if (message.Records.Count is 0 or > DeliveryRules.MaxRecordsPerBatch)
             {
-                violations.Add("records", $"message {index} must carry 1 to {MaxRecordsPerBatch} records");
+                violations.Add("records", $"message {index} must carry 1 to {DeliveryRules.MaxRecordsPerBatch} records");
             }
 
             violations.ThrowIfAny();

@@ -1,23 +1,9 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Oversight.BuildingBlocks.Errors;
+using Oversight.Exchange.Model;
 
 namespace Oversight.Exchange.Infrastructure;
-
-/// <summary>
-/// Consent's answer for one subject: allowed (with what allowed it, and the record times it allows
-/// when the consent limits them), or why not.
-/// </summary>
-public sealed record SubjectDecision(
-    string SubjectId, bool Allowed, string? ConsentId, string? MandateId, TimeSpan? DataLife, string DenyReason,
-    DateTimeOffset? RecordFrom = null, DateTimeOffset? RecordUntil = null)
-{
-    public const string RecordTimeNotCovered = "DENY_REASON_RECORD_TIME_NOT_COVERED";
-
-    /// <summary>Whether a record of this time may flow: allowed, and inside the consent's record times [from, until).</summary>
-    public bool AllowsRecordAt(DateTimeOffset occurredAt) =>
-        Allowed && (RecordFrom is null || occurredAt >= RecordFrom) && (RecordUntil is null || occurredAt < RecordUntil);
-}
 
 /// <summary>
 /// Consent's batch check on the delivery path, as the Exchange service, within the configured

@@ -77,10 +77,6 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
             delivery.Id, At = at.ToUnixTimeMilliseconds(), PurgedAt = purgedAt.ToUnixTimeMilliseconds(), Statement = statement, ExpectedVersion = delivery.Version,
         }) == 1;
 
-    public async Task<DeliveryPage?> PageAsync(DbConnection connection, string deliveryId, long pageNumber, DbTransaction? transaction, CancellationToken cancellationToken) =>
-        (await connection.QuerySingleOrDefaultAsync<PageRow>(new CommandDefinition(
-            ExchangeSql.GetDeliveryPage, new { DeliveryId = deliveryId, PageNumber = pageNumber }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
-
     public async Task<IReadOnlyList<DeliveryPage>> PagesUpToAsync(DbSession session, string deliveryId, long pageNumber) =>
         (await session.QueryAsync<PageRow>(ExchangeSql.DeliveryPagesUpTo, new { DeliveryId = deliveryId, PageNumber = pageNumber })).Select(r => r.ToDomain()).ToList();
 
@@ -160,8 +156,5 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
 public sealed class StoredRecord
 {
     public string RecordKey { get; set; } = "";
-    public byte[] SubjectRef { get; set; } = [];
-    public long OccurredAtMs { get; set; }
     public byte[] Sealed { get; set; } = [];
-    public byte[] ContentMac { get; set; } = [];
 }

@@ -178,7 +178,7 @@ public static class ExchangeSql
     /// to subjects reads only theirs; a time range only records within it (either bound off when NULL).
     /// </summary>
     public static string DeliveryRecords(SqlDialect dialect, bool bySubjects) => dialect.Page($"""
-        SELECT r.record_key AS RecordKey, r.subject_ref AS SubjectRef, r.occurred_at_ms AS OccurredAtMs, r.sealed AS Sealed, r.content_mac AS ContentMac
+        SELECT r.record_key AS RecordKey, r.sealed AS Sealed
           FROM vault_record r
          WHERE r.dataset_id = @DatasetId AND r.record_key > @AfterKey
            AND (@OccurAfterMs IS NULL OR r.occurred_at_ms >= @OccurAfterMs)
@@ -217,12 +217,6 @@ public static class ExchangeSql
     public static string AttestPurge => """
         UPDATE delivery SET purge_attested_at_ms = @At, purged_at_ms = @PurgedAt, purge_statement = @Statement, version = version + 1
          WHERE id = @Id AND purge_attested_at_ms IS NULL AND version = @ExpectedVersion;
-        """;
-
-    public static string GetDeliveryPage => """
-        SELECT page_number AS PageNumber, dataset_index AS DatasetIndex, last_record_key AS LastRecordKey, delivered AS Delivered, withheld AS Withheld,
-               retention_deadline_ms AS RetentionDeadlineMs, audit_sequence AS AuditSequence
-          FROM delivery_page WHERE delivery_id = @DeliveryId AND page_number = @PageNumber;
         """;
 
     public static string DeliveryPagesUpTo => """

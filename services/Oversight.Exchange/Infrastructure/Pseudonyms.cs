@@ -25,8 +25,6 @@ public sealed class Pseudonyms
         _key = key;
     }
 
-    public bool UsesDevelopmentKey => CryptographicOperations.FixedTimeEquals(_key, Convert.FromBase64String(DevelopmentKey));
-
     public string For(string recipientId, string subjectId)
     {
         // Length-prefixed, so ("ab", "c") and ("a", "bc") never meet.
