@@ -12,6 +12,7 @@ public sealed class TransientFailureTests
         Assert.True(TransientFailure.Is(new SocketException((int)SocketError.ConnectionReset)));
         Assert.True(TransientFailure.Is(new IOException("broken pipe")));
         Assert.True(TransientFailure.Is(new InvalidOperationException("outer", new TimeoutException())));
+        Assert.True(TransientFailure.Is(new WaitingForOperatorException("a key is missing from the configuration")));
     }
 
     [Fact]

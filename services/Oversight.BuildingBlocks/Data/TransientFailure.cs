@@ -13,6 +13,7 @@ public static class TransientFailure
     public static bool Is(Exception exception) => exception switch
     {
         DbException db when SqliteDialect.Instance.IsTransient(db) || SqlServerDialect.Instance.IsTransient(db) => true,
+        WaitingForOperatorException => true,
         // An IOException, but of bytes that will never parse: retrying cannot help.
         Google.Protobuf.InvalidProtocolBufferException => false,
         TimeoutException or SocketException or IOException => true,
@@ -22,3 +23,9 @@ public static class TransientFailure
         _ => exception.InnerException is { } inner && Is(inner),
     };
 }
+
+/// <summary>
+/// A message cannot be handled until an operator puts something right (a key missing from the
+/// configuration): it is retried with back-off, never parked in the error queue.
+/// </summary>
+public sealed class WaitingForOperatorException(string message, Exception? inner = null) : Exception(message, inner);

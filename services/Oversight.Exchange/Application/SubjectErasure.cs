@@ -2,7 +2,9 @@ using System.Globalization;
 using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Data;
 using Oversight.Contracts.Exchange;
+using Oversight.BuildingBlocks.Errors;
 using Oversight.Exchange.Infrastructure;
+using Oversight.Exchange.Infrastructure.Vault;
 
 namespace Oversight.Exchange.Application;
 
@@ -21,7 +23,18 @@ public sealed class SubjectErasure(DatasetRepository datasets, VaultRepository v
         var erased = 0L;
         foreach (var dataset in await datasets.OwnedByAsync(session.Connection, controllerId, session.Transaction, session.CancellationToken))
         {
-            if (await keys.ExistingAsync(dataset.Id, session.CancellationToken) is not { } key)
+            DataKey? key;
+            try
+            {
+                key = await keys.ExistingAsync(dataset.Id, session.CancellationToken);
+            }
+            catch (FailedPreconditionException exception)
+            {
+                // The data key's master key is missing from the configuration: the erasure waits for it, never parked.
+                throw new WaitingForOperatorException($"The erasure cannot reach dataset {dataset.Id}: {exception.Message}", exception);
+            }
+
+            if (key is null)
             {
                 continue;
             }
