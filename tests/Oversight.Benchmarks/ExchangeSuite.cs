@@ -25,9 +25,14 @@ public static class ExchangeSuite
     private const int BatchSize = 1000;
     private const int PageSize = 1000;
 
-    private sealed record Run(string Scenario, long Records, TimeSpan Elapsed, long PeakWorkingSetAboveIdle, long PeakHeapAboveIdle)
+    private sealed record Run(string Scenario, long Records, TimeSpan Elapsed, TimeSpan Cpu, long PeakWorkingSetAboveIdle, long PeakHeapAboveIdle)
     {
         public double RecordsPerSecond => Records / Elapsed.TotalSeconds;
+
+        /// <summary>Cores the process kept busy: well below the core count means it waits (on the disk, the other side).</summary>
+        public double CoresBusy => Cpu / Elapsed;
+
+        public double CpuMicrosecondsPerRecord => Cpu.TotalMicroseconds / Math.Max(Records, 1);
     }
 
     public static async Task<int> RunAsync(int records)
@@ -151,14 +156,14 @@ public static class ExchangeSuite
         }
 
         Console.WriteLine();
-        Console.WriteLine("| records | scenario | records/s | ratio | peak working set above idle | peak managed heap above idle |");
-        Console.WriteLine("|---:|---|---:|---:|---:|---:|");
+        Console.WriteLine("| records | scenario | records/s | ratio | CPU µs/record | cores busy | peak working set above idle | peak managed heap above idle |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|");
         foreach (var (size, noopUpload, upload, noopDelivery, delivery) in runs)
         {
             foreach (var (run, baseline) in new[] { (noopUpload, noopUpload), (upload, noopUpload), (noopDelivery, noopDelivery), (delivery, noopDelivery) })
             {
                 Console.WriteLine($"| {size:N0} | {run.Scenario} | {run.RecordsPerSecond:N0} | {run.RecordsPerSecond / baseline.RecordsPerSecond:N3}× | "
-                    + $"{run.PeakWorkingSetAboveIdle / 1048576.0:N0} MB | {run.PeakHeapAboveIdle / 1048576.0:N0} MB |");
+                    + $"{run.CpuMicrosecondsPerRecord:N1} | {run.CoresBusy:N2} | {run.PeakWorkingSetAboveIdle / 1048576.0:N0} MB | {run.PeakHeapAboveIdle / 1048576.0:N0} MB |");
             }
         }
 
@@ -258,9 +263,11 @@ public static class ExchangeSuite
                 await Task.Delay(100, CancellationToken.None);
             }
         }, CancellationToken.None);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var count = await work();
         clock.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         await stop.CancelAsync();
         await sampler;
         if (count != expected)
@@ -269,6 +276,6 @@ public static class ExchangeSuite
         }
 
         Console.WriteLine($"{scenario}: {count:N0} records in {clock.Elapsed.TotalSeconds:N1} s");
-        return new Run(scenario, count, clock.Elapsed, peakWorkingSet - idleWorkingSet, peakHeap - idleHeap);
+        return new Run(scenario, count, clock.Elapsed, cpu, peakWorkingSet - idleWorkingSet, peakHeap - idleHeap);
     }
 }
