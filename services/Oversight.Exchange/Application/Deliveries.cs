@@ -140,7 +140,7 @@ public sealed class Deliveries(
                 new Dictionary<string, long>(), now, null, null, null, null, 1);
             await deliveries.InsertAsync(session, delivery);
             await audit.RecordAsync(session, caller, "delivery.started", $"delivery/{delivery.Id}", $"delivery of request {request.Id}",
-                new Dictionary<string, string> { ["data_request_id"] = request.Id, ["alliance_id"] = alliance.AllianceId, [AuditRecords.Parties] = Parties(delivery) });
+                new Dictionary<string, string> { ["data_request_id"] = request.Id, ["alliance_id"] = alliance.AllianceId, [AuditRecords.Parties] = delivery.Parties });
             await session.CommitAsync();
             return new Run(request, ordered, delivery, DeliveryCursor.Start, 0, identified, deadline);
         }
@@ -172,7 +172,7 @@ public sealed class Deliveries(
         }
 
         await audit.RecordAsync(session, caller, "delivery.resumed", $"delivery/{resumed.Id}", $"resumed after page {afterPage}",
-            new Dictionary<string, string> { ["data_request_id"] = request.Id, ["after_page"] = afterPage.ToString(CultureInfo.InvariantCulture), [AuditRecords.Parties] = Parties(resumed) });
+            new Dictionary<string, string> { ["data_request_id"] = request.Id, ["after_page"] = afterPage.ToString(CultureInfo.InvariantCulture), [AuditRecords.Parties] = resumed.Parties });
         await session.CommitAsync();
         var cursor = afterPage == 0 ? DeliveryCursor.Start : kept[^1].End;
         return new Run(request, ordered, totals with { Version = resumed.Version + 1 }, cursor, afterPage, identified, deadline);
@@ -184,20 +184,9 @@ public sealed class Deliveries(
         {
             var now = time.UtcNowToMillisecond();
             var dataset = run.Datasets[run.Cursor.DatasetIndex];
-            AllianceTerms alliance;
             IReadOnlyList<StoredRecord> rows;
             await using (var connection = await database.OpenAsync(cancellationToken))
             {
-                try
-                {
-                    alliance = await GateAsync(connection, run.Request, now, cancellationToken);
-                }
-                catch (FailedPreconditionException exception)
-                {
-                    await StopAsync(run, exception.Message);
-                    throw;
-                }
-
                 rows = await deliveries.RecordsAsync(connection, run.Request, dataset.Id, run.Cursor.AfterRecordKey, pageSize, cancellationToken);
             }
 
@@ -220,7 +209,7 @@ public sealed class Deliveries(
                 throw;
             }
 
-            return await RecordPageAsync(run, dataset, alliance, rows, opened, decisions, lastOfDataset: rows.Count < pageSize, now, cancellationToken);
+            return await RecordPageAsync(run, dataset, rows, opened, decisions, lastOfDataset: rows.Count < pageSize, now, cancellationToken);
         }
 
         return null;
@@ -242,16 +231,19 @@ public sealed class Deliveries(
     }
 
     private async Task<DeliveredPage> RecordPageAsync(
-        Run run, Dataset dataset, AllianceTerms alliance, IReadOnlyList<StoredRecord> rows, IReadOnlyList<DecodedRecord> opened,
+        Run run, Dataset dataset, IReadOnlyList<StoredRecord> rows, IReadOnlyList<DecodedRecord> opened,
         IReadOnlyDictionary<string, SubjectDecision> decisions, bool lastOfDataset, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var outgoing = new List<OutgoingRecord>(rows.Count);
         var withheld = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var disclosed = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < rows.Count; i++)
         {
             var record = opened[i];
             var decision = decisions[record.SubjectId];
-            if (!decision.AllowsRecordAt(DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs)))
+            var occurredAt = DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs);
+            if (!decision.AllowsRecordAt(occurredAt))
             {
                 var reason = decision.Allowed ? SubjectDecision.RecordTimeNotCovered : decision.DenyReason;
                 withheld[reason] = withheld.GetValueOrDefault(reason) + 1;
@@ -268,23 +260,26 @@ public sealed class Deliveries(
             }
 
             outgoing.Add(new OutgoingRecord(dataset.Id, run.Identified ? record.SubjectId : pseudonyms.For(run.Request.InstitutionId, record.SubjectId),
-                rows[i].RecordKey, DateTimeOffset.FromUnixTimeMilliseconds(record.OccurredAtMs), fields));
+                rows[i].RecordKey, occurredAt, fields));
+            if (seen.Add(record.SubjectId))
+            {
+                disclosed.Add(record.SubjectId);
+            }
         }
 
-        var disclosed = opened.Where(r => decisions[r.SubjectId].AllowsRecordAt(DateTimeOffset.FromUnixTimeMilliseconds(r.OccurredAtMs)))
-            .Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList();
-        DateTimeOffset? deadline = outgoing.Count == 0 ? null : Retention.Deadline(now, alliance.MaxRetention, disclosed.Select(s => decisions[s].DataLife));
         var pageNumber = run.PageNumber + 1;
         var end = new DeliveryCursor(run.Cursor.DatasetIndex, rows[^1].RecordKey);
         var delivery = run.Delivery;
         var withheldCount = withheld.Values.Sum();
 
         await using var session = await database.BeginAsync(cancellationToken);
-        // Read again inside the page's transaction: a freeze or a suspension that committed during the
-        // consent check stops the page before it is recorded or sent.
+        // The alliance and the freeze, read inside the page's transaction: a suspension or a freeze that
+        // committed at any time before, during the consent check included, stops the page before it is
+        // recorded or sent.
+        AllianceTerms alliance;
         try
         {
-            await GateAsync(session.Connection, run.Request, now, session.CancellationToken, session.Transaction);
+            alliance = await GateAsync(session.Connection, run.Request, now, session.CancellationToken, session.Transaction);
         }
         catch (FailedPreconditionException exception)
         {
@@ -294,6 +289,7 @@ public sealed class Deliveries(
             throw;
         }
 
+        DateTimeOffset? deadline = outgoing.Count == 0 ? null : Retention.Deadline(now, alliance.MaxRetention, disclosed.Select(s => decisions[s].DataLife));
         var detail = new Dictionary<string, string>
         {
             ["data_request_id"] = run.Request.Id,
@@ -368,7 +364,7 @@ public sealed class Deliveries(
 
         await audit.RecordServiceAsync(session, "delivery.completed", $"delivery/{completed.Id}",
             $"{completed.Pages} page(s): {completed.Delivered} record(s) delivered, {completed.Withheld.Values.Sum()} withheld",
-            new Dictionary<string, string> { ["data_request_id"] = completed.DataRequestId, [AuditRecords.Parties] = Parties(completed) });
+            new Dictionary<string, string> { ["data_request_id"] = completed.DataRequestId, [AuditRecords.Parties] = completed.Parties });
         await session.CommitAsync();
         return completed with { Version = completed.Version + 1 };
     }
@@ -383,7 +379,7 @@ public sealed class Deliveries(
             if (await deliveries.UpdateAsync(session, stopped, run.Delivery.Version))
             {
                 await audit.RecordServiceAsync(session, "delivery.stopped", $"delivery/{stopped.Id}", stopped.StopReason,
-                    new Dictionary<string, string> { ["data_request_id"] = stopped.DataRequestId, [AuditRecords.Parties] = Parties(stopped) });
+                    new Dictionary<string, string> { ["data_request_id"] = stopped.DataRequestId, [AuditRecords.Parties] = stopped.Parties });
                 await session.CommitAsync();
                 run.Delivery = stopped with { Version = stopped.Version + 1 };
             }
@@ -427,7 +423,6 @@ public sealed class Deliveries(
     private static string PageParties(Delivery delivery, Dataset dataset) =>
         dataset.OwnerId == delivery.RecipientId ? delivery.RecipientId : $"{delivery.RecipientId} {dataset.OwnerId}";
 
-    private static string Parties(Delivery delivery) => string.Join(' ', delivery.ControllerIds.Prepend(delivery.RecipientId).Distinct(StringComparer.Ordinal));
 
     private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
     {

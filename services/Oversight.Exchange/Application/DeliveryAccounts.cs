@@ -78,7 +78,7 @@ public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryReposito
             {
                 ["purge_time"] = purgedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
                 ["overdue"] = delivery.RetentionDeadline is { } deadline && deadline < purgedAt ? "true" : "false",
-                [AuditRecords.Parties] = string.Join(' ', delivery.ControllerIds.Prepend(delivery.RecipientId).Distinct(StringComparer.Ordinal)),
+                [AuditRecords.Parties] = delivery.Parties,
             });
         return delivery with { PurgeAttestedAt = now, PurgedAt = purgedAt, PurgeStatement = statement, Version = delivery.Version + 1 };
     }

@@ -27,10 +27,11 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
         {
             var message = requestStream.Current;
             var violations = new FieldViolations();
+            string? datasetId = null;
             if (account is null)
             {
                 IdempotentRequests.Validate(message.UploadId, violations, "upload_id");
-                violations.Uuid("dataset_id", message.DatasetId);
+                datasetId = violations.Uuid("dataset_id", message.DatasetId);
             }
             else
             {
@@ -53,7 +54,7 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
             violations.ThrowIfAny();
             if (account is null)
             {
-                (dataset, account) = await uploads.OpenAsync(caller, message.UploadId, Guid.Parse(message.DatasetId).ToString("D"), cancellationToken);
+                (dataset, account) = await uploads.OpenAsync(caller, message.UploadId, datasetId!, cancellationToken);
             }
 
             account = await uploads.StoreBatchAsync(caller, dataset!, account, message.Records.Select(ToModel).ToList(), cancellationToken);

@@ -9,8 +9,6 @@ namespace Oversight.Exchange.Infrastructure;
 /// <summary>The SQL of requests and their decisions; lists and reasons are JSON.</summary>
 public sealed class DataRequestRepository(ExchangeDatabase database)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public async Task<DataRequest?> GetAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QuerySingleOrDefaultAsync<RequestRow>(new CommandDefinition(
             ExchangeSql.GetRequest, new { Id = id }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
@@ -26,14 +24,14 @@ public sealed class DataRequestRepository(ExchangeDatabase database)
         {
             request.Id,
             request.InstitutionId,
-            DatasetIds = JsonSerializer.Serialize(request.DatasetIds, Json),
+            DatasetIds = JsonSerializer.Serialize(request.DatasetIds, StoredJson.Options),
             request.Purpose,
-            Fields = JsonSerializer.Serialize(request.Fields, Json),
+            Fields = JsonSerializer.Serialize(request.Fields, StoredJson.Options),
             request.SubjectCount,
             OccurAfterMs = request.OccurAfter?.ToUnixTimeMilliseconds(),
             OccurBeforeMs = request.OccurBefore?.ToUnixTimeMilliseconds(),
             State = (int)request.State,
-            Rejections = JsonSerializer.Serialize(request.Rejections, Json),
+            Rejections = JsonSerializer.Serialize(request.Rejections, StoredJson.Options),
             request.AllianceId,
             request.AllianceVersion,
             request.RulesVersion,
@@ -66,9 +64,9 @@ public sealed class DataRequestRepository(ExchangeDatabase database)
         public long AuditSequence { get; set; }
 
         public DataRequest ToDomain() => new(
-            Id, InstitutionId, JsonSerializer.Deserialize<List<string>>(DatasetIds, Json) ?? [], Purpose, JsonSerializer.Deserialize<List<string>>(Fields, Json) ?? [],
+            Id, InstitutionId, JsonSerializer.Deserialize<List<string>>(DatasetIds, StoredJson.Options) ?? [], Purpose, JsonSerializer.Deserialize<List<string>>(Fields, StoredJson.Options) ?? [],
             (int)SubjectCount, Time(OccurAfterMs), Time(OccurBeforeMs), (DataRequestState)State,
-            JsonSerializer.Deserialize<List<Rejection>>(Rejections, Json) ?? [], AllianceId, AllianceVersion, (int)RulesVersion, Identified != 0,
+            JsonSerializer.Deserialize<List<Rejection>>(Rejections, StoredJson.Options) ?? [], AllianceId, AllianceVersion, (int)RulesVersion, Identified != 0,
             DateTimeOffset.FromUnixTimeMilliseconds(DecidedAtMs), AuditSequence);
 
         private static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;

@@ -9,8 +9,6 @@ namespace Oversight.Exchange.Infrastructure;
 /// <summary>The catalog's SQL: datasets and their schemas (kept as JSON).</summary>
 public sealed class DatasetRepository(ExchangeDatabase database)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public async Task<Dataset?> GetAsync(DbConnection connection, string id, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QuerySingleOrDefaultAsync<DatasetRow>(new CommandDefinition(
             ExchangeSql.GetDataset, new { Id = id }, transaction, cancellationToken: cancellationToken)))?.ToDomain();
@@ -48,7 +46,7 @@ public sealed class DatasetRepository(ExchangeDatabase database)
             dataset.OwnerId,
             dataset.Name,
             dataset.DataCategory,
-            Fields = JsonSerializer.Serialize(dataset.Fields, Json),
+            Fields = JsonSerializer.Serialize(dataset.Fields, StoredJson.Options),
             dataset.Description,
             SearchText = (dataset.Name + "\n" + dataset.Description).ToLowerInvariant(),
             At = dataset.PublishedAt.ToUnixTimeMilliseconds(),
@@ -80,7 +78,7 @@ public sealed class DatasetRepository(ExchangeDatabase database)
         public long Version { get; set; }
 
         public Dataset ToDomain() => new(
-            Id, OwnerId, Name, DataCategory, JsonSerializer.Deserialize<List<DatasetField>>(Fields, Json) ?? [], Description, (DatasetState)State,
+            Id, OwnerId, Name, DataCategory, JsonSerializer.Deserialize<List<DatasetField>>(Fields, StoredJson.Options) ?? [], Description, (DatasetState)State,
             DateTimeOffset.FromUnixTimeMilliseconds(PublishedAtMs), RetiredAtMs is { } retired ? DateTimeOffset.FromUnixTimeMilliseconds(retired) : null,
             RecordCount, Version);
     }

@@ -9,8 +9,6 @@ namespace Oversight.Exchange.Infrastructure;
 /// <summary>The SQL of deliveries, their pages and their purge attestations; and the vault's reading side for them.</summary>
 public sealed class DeliveryRepository(ExchangeDatabase database)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The next sealed records of one dataset for a request, after <paramref name="afterKey"/>.</summary>
     public async Task<IReadOnlyList<StoredRecord>> RecordsAsync(
         DbConnection connection, DataRequest request, string datasetId, string afterKey, int limit, CancellationToken cancellationToken) =>
@@ -66,7 +64,7 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
             delivery.StopReason,
             delivery.Pages,
             delivery.Delivered,
-            Withheld = JsonSerializer.Serialize(delivery.Withheld, Json),
+            Withheld = JsonSerializer.Serialize(delivery.Withheld, StoredJson.Options),
             RetentionDeadlineMs = delivery.RetentionDeadline?.ToUnixTimeMilliseconds(),
             ExpectedVersion = expectedVersion,
         }) == 1;
@@ -91,7 +89,7 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
             page.End.DatasetIndex,
             LastRecordKey = page.End.AfterRecordKey,
             page.Delivered,
-            Withheld = JsonSerializer.Serialize(page.Withheld, Json),
+            Withheld = JsonSerializer.Serialize(page.Withheld, StoredJson.Options),
             RetentionDeadlineMs = page.RetentionDeadline?.ToUnixTimeMilliseconds(),
             page.AuditSequence,
             At = at.ToUnixTimeMilliseconds(),
@@ -111,7 +109,7 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
         return rows.Select(r => r.ToDomain(controllers[r.Id].Order(StringComparer.Ordinal).ToList())).ToList();
     }
 
-    private static Dictionary<string, long> Counts(string json) => JsonSerializer.Deserialize<Dictionary<string, long>>(json, Json) ?? [];
+    private static Dictionary<string, long> Counts(string json) => JsonSerializer.Deserialize<Dictionary<string, long>>(json, StoredJson.Options) ?? [];
 
     private static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
 

@@ -9,8 +9,6 @@ namespace Oversight.Exchange.Infrastructure;
 /// <summary>What Exchange keeps of Governance's events: the alliances and whether the exchange is frozen.</summary>
 public sealed class GovernanceReadModels(ExchangeDatabase database)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public async Task<IReadOnlyList<AllianceTerms>> AlliancesOfAsync(DbConnection connection, string institutionId, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<AllianceRow>(new CommandDefinition(
             ExchangeSql.AlliancesOf, new { InstitutionId = institutionId }, transaction, cancellationToken: cancellationToken)))
@@ -26,9 +24,9 @@ public sealed class GovernanceReadModels(ExchangeDatabase database)
             Id = alliance.AllianceId,
             alliance.InstitutionId,
             Standing = (int)alliance.Standing,
-            Purposes = JsonSerializer.Serialize(alliance.Purposes, Json),
-            DataCategories = JsonSerializer.Serialize(alliance.DataCategories, Json),
-            Fields = JsonSerializer.Serialize(alliance.Fields, Json),
+            Purposes = JsonSerializer.Serialize(alliance.Purposes, StoredJson.Options),
+            DataCategories = JsonSerializer.Serialize(alliance.DataCategories, StoredJson.Options),
+            Fields = JsonSerializer.Serialize(alliance.Fields, StoredJson.Options),
             IdentifiedData = alliance.IdentifiedData ? 1 : 0,
             MaxRetentionMs = (long)alliance.MaxRetention.TotalMilliseconds,
             ValidFromMs = alliance.ValidFrom.ToUnixTimeMilliseconds(),
@@ -68,7 +66,7 @@ public sealed class GovernanceReadModels(ExchangeDatabase database)
             TimeSpan.FromMilliseconds(MaxRetentionMs), DateTimeOffset.FromUnixTimeMilliseconds(ValidFromMs), DateTimeOffset.FromUnixTimeMilliseconds(ValidUntilMs),
             Version);
 
-        private static List<string> List(string json) => JsonSerializer.Deserialize<List<string>>(json, Json) ?? [];
+        private static List<string> List(string json) => JsonSerializer.Deserialize<List<string>>(json, StoredJson.Options) ?? [];
     }
 
     private sealed class StandingRow

@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Oversight.Exchange.Infrastructure;
 
@@ -27,14 +27,10 @@ public sealed class Pseudonyms
 
     public string For(string recipientId, string subjectId)
     {
-        // Length-prefixed, so ("ab", "c") and ("a", "bc") never meet.
-        var recipient = Encoding.UTF8.GetBytes(recipientId);
-        var subject = Encoding.UTF8.GetBytes(subjectId);
-        var input = new byte[8 + recipient.Length + subject.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(input, recipient.Length);
-        recipient.CopyTo(input, 4);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(input.AsSpan(4 + recipient.Length), subject.Length);
-        subject.CopyTo(input, 8 + recipient.Length);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(_key, input));
+        // Length-prefixed, as the vault writes texts, so ("ab", "c") and ("a", "bc") never meet.
+        var input = new ArrayBufferWriter<byte>(16 + recipientId.Length + subjectId.Length);
+        Vault.LengthPrefixed.WriteText(input, recipientId);
+        Vault.LengthPrefixed.WriteText(input, subjectId);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(_key, input.WrittenSpan));
     }
 }

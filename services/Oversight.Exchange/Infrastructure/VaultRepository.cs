@@ -12,8 +12,6 @@ public sealed record SealedRecord(string RecordKey, byte[] SubjectRef, long Occu
 /// <summary>The vault's SQL: sealed records and the accounts of uploads.</summary>
 public sealed class VaultRepository
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The stored digests of those of <paramref name="recordKeys"/> the dataset has.</summary>
     public async Task<Dictionary<string, byte[]>> StoredMacsAsync(DbSession session, string datasetId, IReadOnlyCollection<string> recordKeys) =>
         (await session.QueryAsync<MacRow>(ExchangeSql.StoredMacs, new { DatasetId = datasetId, Keys = recordKeys }))
@@ -57,7 +55,7 @@ public sealed class VaultRepository
             batch.Replaced,
             batch.Unchanged,
             Rejected = batch.Rejections.Count,
-            Rejections = JsonSerializer.Serialize(rejectionsKept, Json),
+            Rejections = JsonSerializer.Serialize(rejectionsKept, StoredJson.Options),
         }) == 1;
 
     public async Task<bool> CompleteUploadAsync(DbSession session, UploadAccount account, DateTimeOffset at) =>
@@ -97,7 +95,7 @@ public sealed class VaultRepository
 
         public UploadAccount ToDomain() => new(
             OwnerId, UploadId, DatasetId, (UploadState)State, Batches, Accepted, Replaced, Unchanged, Rejected,
-            JsonSerializer.Deserialize<List<RecordRejection>>(Rejections, Json) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(StartedAtMs),
+            JsonSerializer.Deserialize<List<RecordRejection>>(Rejections, StoredJson.Options) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(StartedAtMs),
             CompletedAtMs is { } completed ? DateTimeOffset.FromUnixTimeMilliseconds(completed) : null);
     }
 }

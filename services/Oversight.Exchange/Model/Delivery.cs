@@ -26,7 +26,11 @@ public sealed record Delivery(
     DateTimeOffset? PurgeAttestedAt,
     DateTimeOffset? PurgedAt,
     string? PurgeStatement,
-    long Version);
+    long Version)
+{
+    /// <summary>Who may read the delivery's own audit entries besides the regulator: its recipient and every platform whose data it carries.</summary>
+    public string Parties => string.Join(' ', ControllerIds.Prepend(RecipientId).Distinct(StringComparer.Ordinal));
+}
 
 /// <summary>Where a delivery stands in its request's datasets: the dataset's position in the request and the last record key sent.</summary>
 public sealed record DeliveryCursor(int DatasetIndex, string AfterRecordKey)
