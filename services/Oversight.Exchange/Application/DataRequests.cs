@@ -43,13 +43,15 @@ public sealed class DataRequests(
         }
 
         var subjects = new List<(string, byte[])>();
+        if (ask.SubjectIds.Count == 0)
+        {
+            return subjects;
+        }
+
         foreach (var datasetId in ask.DatasetIds)
         {
-            if (ask.SubjectIds.Count > 0)
-            {
-                var key = await keys.ForAsync(datasetId, cancellationToken);
-                subjects.AddRange(ask.SubjectIds.Select(s => (datasetId, key.SubjectRef(s))));
-            }
+            var key = await keys.ForAsync(datasetId, cancellationToken);
+            subjects.AddRange(ask.SubjectIds.Select(s => (datasetId, key.SubjectRef(s))));
         }
 
         return subjects;
@@ -66,6 +68,7 @@ public sealed class DataRequests(
         var verdict = RequestDecision.Decide(new RequestAsk(caller.OrganisationId, ordered, ask.Purpose, ask.Fields), alliances, standing, now);
 
         var id = Guid.CreateVersion7(now).ToString("D");
+        var codes = verdict.Rejections.Select(r => Codes.Of(r.Code)).Distinct().ToList();
         var detail = new Dictionary<string, string>
         {
             ["datasets"] = string.Join(' ', ask.DatasetIds),
@@ -81,7 +84,7 @@ public sealed class DataRequests(
         }
         else
         {
-            detail["rejections"] = string.Join(' ', verdict.Rejections.Select(r => Codes.Of(r.Code)).Distinct());
+            detail["rejections"] = string.Join(' ', codes);
         }
 
         var entry = await audit.RecordAsync(session, caller, verdict.Approved ? "request.approved" : "request.rejected", $"request/{id}",
@@ -93,7 +96,8 @@ public sealed class DataRequests(
         await requests.InsertAsync(session, request);
         if (verdict.Approved && subjects.Count > 0)
         {
-            await requests.InsertSubjectsAsync(session, id, subjects.DistinctBy(s => (s.DatasetId, Convert.ToHexString(s.SubjectRef))));
+            // The subject ids were checked distinct, so each dataset's blind indexes of them are too.
+            await requests.InsertSubjectsAsync(session, id, subjects);
         }
 
         await ExchangeEvents.EnqueueAsync(session, new DataRequestDecided
@@ -104,7 +108,7 @@ public sealed class DataRequests(
             DatasetIds = ask.DatasetIds,
             Approved = verdict.Approved,
             AllianceId = verdict.Alliance?.AllianceId,
-            RejectionCodes = verdict.Rejections.Select(r => Codes.Of(r.Code)).Distinct().ToList(),
+            RejectionCodes = codes,
             DecidedAt = now,
         }, now, 1);
         return request;
