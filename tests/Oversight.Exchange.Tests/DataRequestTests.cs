@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Oversight.Exchange.V1;
 using Oversight.Testing;
@@ -112,6 +113,32 @@ public sealed class DataRequestTests : IAsyncLifetime
 
         Assert.Equal(first, again);
         Assert.Single((await _host.Requests().ListDataRequestsAsync(new ListDataRequestsRequest())).DataRequests);
+    }
+
+    /// <summary>
+    /// The digest a retry is compared with is stored: of a request naming one subject, a plain hash
+    /// would confirm a guessed subject id to anyone who reads the table. It is keyed, and still tells
+    /// a retry from another body.
+    /// </summary>
+    [Fact]
+    public async Task The_stored_fingerprint_of_a_request_does_not_confirm_a_guessed_subject()
+    {
+        await _host.ActivateAllianceAsync();
+        var ask = Ask();
+        ask.SubjectIds.Add("alice");
+        var first = await CreateAsync(ask);
+        Assert.Equal(first, await CreateAsync(ask));
+
+        await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
+        var stored = await Dapper.SqlMapper.QuerySingleAsync<byte[]>(connection, "SELECT request_hash FROM idempotent_request WHERE request_id = @Id", new { Id = ask.RequestId });
+        var guess = ask.Clone();
+        guess.RequestId = "";
+        Assert.NotEqual(System.Security.Cryptography.SHA256.HashData(guess.ToByteArray()), stored);
+
+        var other = ask.Clone();
+        other.SubjectIds[0] = "bob";
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(other));
+        Assert.Equal(StatusCode.AlreadyExists, refused.StatusCode);
     }
 
     [Fact]

@@ -448,6 +448,50 @@ public sealed class DeliveryTests : IAsyncLifetime
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => FetchAsync(new FetchDeliveryRequest { ResumeToken = Application.Deliveries.ResumeToken(deliveryId, 1) }));
     }
 
+    /// <summary>
+    /// A delivery of two platforms' datasets: each platform reads its own share (its records' counts
+    /// and deadline), never the other's, and is shown the delivery overdue by its own deadline.
+    /// </summary>
+    [Fact]
+    public async Task A_platform_sees_its_own_share_of_a_delivery_that_carried_another_platforms_data()
+    {
+        var paylinkDataset = await VaultUploadTests.PublishAsync(_host, Paylink);
+        await VaultUploadTests.UploadAsAsync(_host, Paylink, paylinkDataset, "paylink", Enumerable.Range(0, 4).Select(i => VaultUploadTests.NewRecord($"p{i}", $"p{i}")));
+        foreach (var subject in new[] { "p0", "p1" })
+        {
+            var grant = DeliveryGrants.For(_host, subject);
+            grant.Terms.DataLife = Duration.FromTimeSpan(TimeSpan.FromDays(1));
+            await _host.Consent(Paylink).GrantConsentAsync(grant);
+        }
+
+        await _host.ActivateAllianceAsync();
+        var request = (await _host.Requests().CreateDataRequestAsync(new CreateDataRequestRequest
+        {
+            RequestId = Guid.NewGuid().ToString("N"), DatasetIds = { _datasetId, paylinkDataset }, Purpose = "credit_assessment", Fields = { "amount" },
+        })).DataRequest;
+        var messages = await FetchAsync(new FetchDeliveryRequest { DataRequestId = request.Id, PageSize = 7 });
+        var deliveryId = messages[0].Started.DeliveryId;
+        var started = DateTimeOffset.FromUnixTimeMilliseconds(_host.Time.GetUtcNow().ToUnixTimeMilliseconds());
+
+        Delivery As(string organisation, string kind) =>
+            _host.Deliveries(organisation, kind).GetDelivery(new GetDeliveryRequest { DeliveryId = deliveryId }).Delivery;
+        var whole = As(CreditBureau, "institution");
+        var shopwave = As(Shopwave, "platform");
+        var paylink = As(Paylink, "platform");
+        Assert.Equal((Consenting * RecordsPerSubject + 2, (Subjects - Consenting) * RecordsPerSubject + 2), (whole.DeliveredRecords, whole.Withheld.Sum(w => w.Records)));
+        Assert.Equal((Consenting * RecordsPerSubject, (Subjects - Consenting) * RecordsPerSubject), (shopwave.DeliveredRecords, shopwave.Withheld.Sum(w => w.Records)));
+        Assert.Equal((2L, 2L), (paylink.DeliveredRecords, paylink.Withheld.Sum(w => w.Records)));
+        Assert.Equal(started.AddDays(1), whole.RetentionDeadline.ToDateTimeOffset());
+        Assert.Equal(started.AddDays(7), shopwave.RetentionDeadline.ToDateTimeOffset());
+        Assert.Equal(started.AddDays(1), paylink.RetentionDeadline.ToDateTimeOffset());
+        Assert.Equal(shopwave, Assert.Single((await _host.Deliveries(Shopwave, "platform").ListDeliveriesAsync(new ListDeliveriesRequest())).Deliveries));
+
+        _host.Time.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(deliveryId, Assert.Single((await _host.Deliveries(Regulator, "regulator").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries).Id);
+        Assert.Equal(deliveryId, Assert.Single((await _host.Deliveries(Paylink, "platform").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries).Id);
+        Assert.Empty((await _host.Deliveries(Shopwave, "platform").ListOverdueDeliveriesAsync(new ListOverdueDeliveriesRequest())).Deliveries);
+    }
+
     [Fact]
     public async Task Only_the_requesting_institution_fetches_and_bad_fetches_name_their_fields()
     {

@@ -165,6 +165,51 @@ public sealed class VaultUploadTests : IAsyncLifetime
         await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => UploadAsync(_host, _datasetId, "cut", [NewRecord("d")]));
     }
 
+    /// <summary>The batches read before a bad message are stored (the store runs behind the reading) before the stream is refused.</summary>
+    [Fact]
+    public async Task A_bad_message_refuses_the_stream_after_the_batches_before_it_are_stored()
+    {
+        var token = TestContext.Current.CancellationToken;
+        using var call = _host.Vault().UploadRecords(cancellationToken: token);
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            await call.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = "bad-third", DatasetId = _datasetId, Records = { NewRecord(key) } }, token);
+        }
+
+        await call.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = "bad-third", DatasetId = _datasetId }, token);
+
+        Assert.Equal(["records"], await RpcAssert.InvalidFieldsAsync(() => call.ResponseAsync));
+        var upload = (await _host.Vault().GetUploadAsync(new GetUploadRequest { UploadId = "bad-third" }, cancellationToken: token)).Upload;
+        Assert.Equal((UploadState.Receiving, 3, 3), (upload.State, upload.Batches, upload.Accepted));
+    }
+
+    /// <summary>
+    /// Two streams of one upload (a client retrying while its first stream still runs): each batch's
+    /// counts and rejections add to the stored account, not to what a stream read when it opened.
+    /// </summary>
+    [Fact]
+    public async Task Two_streams_of_one_upload_both_count_and_keep_their_rejections()
+    {
+        var token = TestContext.Current.CancellationToken;
+        using var first = _host.Vault().UploadRecords(cancellationToken: token);
+        await first.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = "twice", DatasetId = _datasetId, Records = { NewRecord("a") } }, token);
+        await EventuallyAsync(async () => await BatchesAsync("twice") == 1, "the first stream's first batch is committed");
+
+        using (var second = _host.Vault().UploadRecords(cancellationToken: token))
+        {
+            await second.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = "twice", DatasetId = _datasetId, Records = { NewRecord("b", amount: "lots") } }, token);
+            await EventuallyAsync(async () => await BatchesAsync("twice") == 2, "the second stream's batch is committed");
+        }
+
+        // The first stream opened the account before the second stream's rejection was kept.
+        await first.RequestStream.WriteAsync(new UploadRecordsRequest { UploadId = "twice", DatasetId = _datasetId, Records = { NewRecord("c", amount: "more") } }, token);
+        await first.RequestStream.CompleteAsync();
+        var upload = (await first.ResponseAsync).Upload;
+
+        Assert.Equal((3, 1, 2), (upload.Batches, upload.Accepted, upload.Rejected));
+        Assert.Equal(["b", "c"], upload.Rejections.Select(r => r.RecordKey));
+    }
+
     [Fact]
     public async Task Only_the_owner_uploads_and_the_refusal_is_audited()
     {

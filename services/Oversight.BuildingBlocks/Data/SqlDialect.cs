@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 
@@ -42,6 +43,17 @@ public abstract class SqlDialect
     /// <summary>The columns an <see cref="UpsertNewer"/> overwrites: all but the key and the insert-only ones.</summary>
     protected static IEnumerable<string> Overwritten((string Column, string Value)[] values, string[]? insertOnly) =>
         values.Skip(1).Select(v => v.Column).Where(c => insertOnly?.Contains(c) != true);
+
+    /// <summary>
+    /// The texts of a JSON array parameter as a one-column set, for <c>column IN (…)</c> over many
+    /// values: one parameter however many there are. (SQL Server takes at most 2,100 parameters, and
+    /// Microsoft.Data.Sqlite binds each of a list's expanded parameters by name, a cost that grows with
+    /// the square of their number: 15 µs a value at 1,000.) Bind the array made by <see cref="JsonTexts"/>.
+    /// </summary>
+    public abstract string TextsIn(string jsonParameter);
+
+    /// <summary>The parameter value <see cref="TextsIn"/> reads.</summary>
+    public static string JsonTexts(IEnumerable<string> values) => JsonSerializer.Serialize(values);
 
     /// <summary>
     /// Claims up to <c>@Batch</c> unsent outbox rows for <c>@Owner</c> until <c>@LeaseUntil</c>
@@ -95,6 +107,8 @@ public sealed class SqliteDialect : SqlDialect
     public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
         $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {identityColumn};";
 
+    public override string TextsIn(string jsonParameter) => $"SELECT value FROM json_each({jsonParameter})";
+
     public override string UpsertNewer(
         string table, string versionColumn, (string Column, string Value)[] values, string[]? insertOnly = null, string? finalOnceSet = null) => $"""
         INSERT INTO {table} ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => v.Value))})
@@ -136,6 +150,8 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override string InsertReturning(string table, string columns, string values, string identityColumn) =>
         $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.{identityColumn} VALUES ({values});";
+
+    public override string TextsIn(string jsonParameter) => $"SELECT value FROM OPENJSON({jsonParameter})";
 
     // HOLDLOCK: MERGE alone reads the key without a range lock, so two first writers could both insert.
     public override string UpsertNewer(

@@ -12,9 +12,6 @@ namespace Oversight.Consent.Infrastructure;
 /// </summary>
 public sealed class ConsentRepository(ConsentDatabase database)
 {
-    // Subjects per IN list: well under SQL Server's 2100-parameter limit.
-    private const int InListChunk = 500;
-
     private static readonly JsonSerializerOptions EvidenceSerializer = new(JsonSerializerDefaults.Web);
 
     private SqlDialect Dialect => database.Dialect;
@@ -120,21 +117,19 @@ public sealed class ConsentRepository(ConsentDatabase database)
         DbConnection connection, IReadOnlyList<string> subjectIds, string controllerId, string recipientId, string? purpose, CancellationToken cancellationToken)
     {
         var bySubject = new Dictionary<string, List<ConsentCoverage>>(StringComparer.Ordinal);
-        foreach (var chunk in subjectIds.Chunk(InListChunk))
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+            ConsentSql.CoverageForBatchCheck(Dialect, purpose is not null),
+            new { SubjectIds = SqlDialect.JsonTexts(subjectIds), ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose },
+            cancellationToken: cancellationToken));
+        while (await reader.ReadAsync(cancellationToken))
         {
-            await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-                ConsentSql.CoverageForBatchCheck(purpose is not null),
-                new { SubjectIds = chunk, ControllerId = controllerId, RecipientId = recipientId, Purpose = purpose }, cancellationToken: cancellationToken));
-            while (await reader.ReadAsync(cancellationToken))
+            var subject = reader.GetString(12);
+            if (!bySubject.TryGetValue(subject, out var list))
             {
-                var subject = reader.GetString(12);
-                if (!bySubject.TryGetValue(subject, out var list))
-                {
-                    bySubject[subject] = list = [];
-                }
-
-                list.Add(ReadCoverage(reader));
+                bySubject[subject] = list = [];
             }
+
+            list.Add(ReadCoverage(reader));
         }
 
         return bySubject;
@@ -164,24 +159,21 @@ public sealed class ConsentRepository(ConsentDatabase database)
             return counts;
         }
 
-        foreach (var chunk in consentIds.Chunk(InListChunk))
-        {
-            var rows = await connection.QueryAsync<DeliveryCountRow>(new CommandDefinition(
-                ConsentSql.DeliveryCounts,
-                new
-                {
-                    Ids = chunk,
-                    ExceptDeliveryId = exceptDeliveryId,
-                    Hour = FrequencyLimit.WindowStart(FrequencyPeriod.Hour, now).ToUnixTimeMilliseconds(),
-                    Day = FrequencyLimit.WindowStart(FrequencyPeriod.Day, now).ToUnixTimeMilliseconds(),
-                    Month = FrequencyLimit.WindowStart(FrequencyPeriod.Month, now).ToUnixTimeMilliseconds(),
-                    Now = now.ToUnixTimeMilliseconds(),
-                },
-                cancellationToken: cancellationToken));
-            foreach (var row in rows)
+        var rows = await connection.QueryAsync<DeliveryCountRow>(new CommandDefinition(
+            ConsentSql.DeliveryCounts(Dialect),
+            new
             {
-                counts[row.ConsentId] = new DeliveryCounts((int)row.ThisHour, (int)row.Today, (int)row.ThisMonth);
-            }
+                Ids = SqlDialect.JsonTexts(consentIds),
+                ExceptDeliveryId = exceptDeliveryId,
+                Hour = FrequencyLimit.WindowStart(FrequencyPeriod.Hour, now).ToUnixTimeMilliseconds(),
+                Day = FrequencyLimit.WindowStart(FrequencyPeriod.Day, now).ToUnixTimeMilliseconds(),
+                Month = FrequencyLimit.WindowStart(FrequencyPeriod.Month, now).ToUnixTimeMilliseconds(),
+                Now = now.ToUnixTimeMilliseconds(),
+            },
+            cancellationToken: cancellationToken));
+        foreach (var row in rows)
+        {
+            counts[row.ConsentId] = new DeliveryCounts((int)row.ThisHour, (int)row.Today, (int)row.ThisMonth);
         }
 
         return counts;

@@ -98,18 +98,18 @@ public static class ConsentSql
         $"SELECT {CoverageColumns} FROM consent_artefact WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id = @SubjectId;";
 
     /// <summary>Many subjects' consents at once, of one purpose or of all.</summary>
-    public static string CoverageForBatchCheck(bool byPurpose) => $"""
+    public static string CoverageForBatchCheck(SqlDialect dialect, bool byPurpose) => $"""
         SELECT {CoverageColumns} FROM consent_artefact
-         WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN @SubjectIds{(byPurpose ? " AND purpose_id = @Purpose" : "")};
+         WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN ({dialect.TextsIn("@SubjectIds")}){(byPurpose ? " AND purpose_id = @Purpose" : "")};
         """;
 
-    public static string DeliveryCounts => """
+    public static string DeliveryCounts(SqlDialect dialect) => $"""
         SELECT consent_id AS ConsentId,
                SUM(CASE WHEN disclosed_at_ms >= @Hour THEN 1 ELSE 0 END) AS ThisHour,
                SUM(CASE WHEN disclosed_at_ms >= @Day THEN 1 ELSE 0 END) AS Today,
                COUNT(*) AS ThisMonth
           FROM disclosure
-         WHERE consent_id IN @Ids AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
+         WHERE consent_id IN ({dialect.TextsIn("@Ids")}) AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
            AND (@ExceptDeliveryId IS NULL OR delivery_id <> @ExceptDeliveryId)
          GROUP BY consent_id;
         """;

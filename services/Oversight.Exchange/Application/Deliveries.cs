@@ -33,6 +33,7 @@ public sealed record DeliveryClosed(Delivery Delivery) : DeliveryMessage;
 /// allowed, then record the page — cursor, counts, retention deadline, audit entries and the
 /// DataDisclosed event — in one transaction before it leaves. The alliance and the freeze are read
 /// again before every page, so a suspension, an expiry or a freeze stops a stream at its next page.
+/// While one page is recorded and sent, the next is read, opened and checked.
 /// </summary>
 public sealed class Deliveries(
     ExchangeDatabase database,
@@ -55,9 +56,29 @@ public sealed class Deliveries(
     {
         var run = await OpenAsync(caller, dataRequestId, resume, cancellationToken);
         yield return new DeliveryOpened(run.Delivery, run.Identified, run.Request.Fields, run.MaxRetentionDeadline, run.PageNumber);
-        while (await NextPageAsync(run, pageSize, cancellationToken) is { } page)
+        using var ahead = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var next = CheckPageAsync(run, run.Cursor, pageSize, ahead.Token);
+        try
         {
-            yield return page;
+            while (await StopOnFailureAsync(run, next) is { } page)
+            {
+                // The page after this one is read and checked while this one is recorded and sent.
+                next = CheckPageAsync(run, page.Next, pageSize, ahead.Token);
+                yield return await RecordPageAsync(run, page, cancellationToken);
+            }
+        }
+        finally
+        {
+            // A stream ended early (a stop, a client gone) leaves no check running behind it.
+            await ahead.CancelAsync();
+            try
+            {
+                await next;
+            }
+            catch (Exception)
+            {
+                // The page it checked is never recorded or sent; its failure, if any, tells nothing more.
+            }
         }
 
         yield return new DeliveryClosed(await CompleteAsync(run, cancellationToken));
@@ -88,16 +109,7 @@ public sealed class Deliveries(
                 throw new PermissionDeniedException("Only the recipient resumes its delivery.", $"delivery/{resumed.Id}");
             }
 
-            if (resumed.State == DeliveryState.Completed)
-            {
-                throw new FailedPreconditionException("COMPLETED", $"delivery/{resumed.Id}", "This delivery is complete; fetch the request again for a new delivery.");
-            }
-
-            if (resumed.PurgeAttestedAt is not null)
-            {
-                throw new FailedPreconditionException("ATTESTED", $"delivery/{resumed.Id}", "The recipient attested this delivery's purge; it is not resumed. Fetch the request again for a new delivery.");
-            }
-
+            RequireResumable(resumed);
             dataRequestId = resumed.DataRequestId;
         }
 
@@ -135,15 +147,20 @@ public sealed class Deliveries(
         await using var session = await database.BeginAsync(cancellationToken);
         if (resumed is null)
         {
-            var delivery = new Delivery(Guid.CreateVersion7(now).ToString("D"), request.Id, caller.OrganisationId,
-                ordered.Select(d => d.OwnerId).Distinct().Order(StringComparer.Ordinal).ToList(), DeliveryState.Streaming, "", 0, 0,
-                new Dictionary<string, long>(), now, null, null, null, null, 1);
+            var controllers = ordered.Select(d => d.OwnerId).Distinct().Order(StringComparer.Ordinal).ToList();
+            var delivery = new Delivery(Guid.CreateVersion7(now).ToString("D"), request.Id, caller.OrganisationId, controllers, DeliveryState.Streaming, "", 0, 0,
+                new Dictionary<string, long>(), now, null, null, null, null, 1, controllers.ToDictionary(c => c, _ => DeliveryShare.None, StringComparer.Ordinal));
             await deliveries.InsertAsync(session, delivery);
             await audit.RecordAsync(session, caller, "delivery.started", $"delivery/{delivery.Id}", $"delivery of request {request.Id}",
                 new Dictionary<string, string> { ["data_request_id"] = request.Id, ["alliance_id"] = alliance.AllianceId, [AuditRecords.Parties] = delivery.Parties });
             await session.CommitAsync();
             return new Run(request, ordered, delivery, DeliveryCursor.Start, 0, identified, deadline);
         }
+
+        // Read again in the resume's transaction: the stream the client left may have recorded a page since
+        // (it ends at its next page, since the resume changes the delivery's version).
+        resumed = await deliveries.GetAsync(session.Connection, resumed.Id, session.Transaction, session.CancellationToken) ?? throw new NotFoundException("delivery", resumed.Id);
+        RequireResumable(resumed);
 
         // Pages after the one the client says it has were sent but not received: they are sent again, checked again.
         var afterPage = resume!.Value.AfterPage;
@@ -156,6 +173,20 @@ public sealed class Deliveries(
         }
 
         await deliveries.DeletePagesAfterAsync(session, resumed.Id, afterPage);
+        // Each platform's share is counted again from the pages kept; its deadline, like the delivery's, stays the least of every page that left.
+        var shares = resumed.ControllerIds.ToDictionary(c => c, _ => DeliveryShare.None, StringComparer.Ordinal);
+        foreach (var page in kept)
+        {
+            var owner = ordered[page.End.DatasetIndex].OwnerId;
+            shares[owner] = shares[owner].Add(page.Delivered, page.Withheld, page.RetentionDeadline);
+        }
+
+        foreach (var (controller, share) in shares)
+        {
+            shares[controller] = share with { RetentionDeadline = resumed.Shares?.GetValueOrDefault(controller)?.RetentionDeadline ?? share.RetentionDeadline };
+            await deliveries.UpdateShareAsync(session, resumed.Id, controller, shares[controller]);
+        }
+
         var totals = resumed with
         {
             State = DeliveryState.Streaming,
@@ -165,6 +196,7 @@ public sealed class Deliveries(
             Withheld = Sum(kept.Select(p => p.Withheld)),
             // Pages sent again do not undo the ones sent before: the deadline stays the least of every page that left.
             RetentionDeadline = resumed.RetentionDeadline,
+            Shares = shares,
         };
         if (!await deliveries.UpdateAsync(session, totals, resumed.Version))
         {
@@ -178,66 +210,97 @@ public sealed class Deliveries(
         return new Run(request, ordered, totals with { Version = resumed.Version + 1 }, cursor, afterPage, identified, deadline);
     }
 
-    private async Task<DeliveredPage?> NextPageAsync(Run run, int pageSize, CancellationToken cancellationToken)
+    /// <summary>A page read, opened and checked with Consent: what is left is to record it and send it.</summary>
+    /// <param name="End">Where the page ends, in its own dataset (what a resume continues after).</param>
+    /// <param name="Next">Where the next page starts: a short page ends its dataset, so the next one starts on the next dataset without reading this one again.</param>
+    private sealed record CheckedPage(
+        Dataset Dataset, IReadOnlyList<StoredRecord> Rows, IReadOnlyList<DecodedRecord> Opened, IReadOnlyDictionary<string, SubjectDecision> Decisions,
+        DeliveryCursor End, DeliveryCursor Next);
+
+    /// <summary>
+    /// Reads, opens and checks the page after <paramref name="after"/>; null when every record of the
+    /// request has been sent. It writes nothing, so it runs while the page before it is recorded and
+    /// sent; a failure is thrown as a <see cref="ServiceException"/>, and the delivery is stopped with it
+    /// only once the page before is recorded (<see cref="StopOnFailureAsync"/>).
+    /// </summary>
+    private async Task<CheckedPage?> CheckPageAsync(Run run, DeliveryCursor after, int pageSize, CancellationToken cancellationToken)
     {
-        while (run.Cursor.DatasetIndex < run.Datasets.Count)
+        var cursor = after;
+        while (cursor.DatasetIndex < run.Datasets.Count)
         {
-            var now = time.UtcNowToMillisecond();
-            var dataset = run.Datasets[run.Cursor.DatasetIndex];
+            var dataset = run.Datasets[cursor.DatasetIndex];
             IReadOnlyList<StoredRecord> rows;
             await using (var connection = await database.OpenAsync(cancellationToken))
             {
-                rows = await deliveries.RecordsAsync(connection, run.Request, dataset.Id, run.Cursor.AfterRecordKey, pageSize, cancellationToken);
+                rows = await deliveries.RecordsAsync(connection, run.Request, dataset.Id, cursor.AfterRecordKey, pageSize, cancellationToken);
             }
 
             if (rows.Count == 0)
             {
-                run.Cursor = new DeliveryCursor(run.Cursor.DatasetIndex + 1, "");
+                cursor = new DeliveryCursor(cursor.DatasetIndex + 1, "");
                 continue;
             }
 
-            var opened = await OpenRecordsAsync(run, dataset, rows, cancellationToken);
-            IReadOnlyDictionary<string, SubjectDecision> decisions;
-            try
-            {
-                decisions = await consent.CheckAsync(run.Delivery.Id, dataset.OwnerId, run.Request.InstitutionId, run.Request.Purpose, dataset.DataCategory,
-                    opened.Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
-            }
-            catch (ServiceException exception) when (exception is UnavailableException or FailedPreconditionException)
-            {
-                await StopAsync(run, exception.Message);
-                throw;
-            }
-
-            return await RecordPageAsync(run, dataset, rows, opened, decisions, lastOfDataset: rows.Count < pageSize, now, cancellationToken);
+            var opened = await OpenRecordsAsync(dataset, rows, cancellationToken);
+            var decisions = await consent.CheckAsync(run.Delivery.Id, dataset.OwnerId, run.Request.InstitutionId, run.Request.Purpose, dataset.DataCategory,
+                opened.Select(r => r.SubjectId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
+            var end = new DeliveryCursor(cursor.DatasetIndex, rows[^1].RecordKey);
+            return new CheckedPage(dataset, rows, opened, decisions, end, rows.Count < pageSize ? new DeliveryCursor(cursor.DatasetIndex + 1, "") : end);
         }
 
         return null;
     }
 
-    private async Task<IReadOnlyList<DecodedRecord>> OpenRecordsAsync(Run run, Dataset dataset, IReadOnlyList<StoredRecord> rows, CancellationToken cancellationToken)
+    /// <summary>The checked page; or, when reading, opening or checking it failed, the delivery stopped (resumable) and the failure thrown.</summary>
+    private async Task<CheckedPage?> StopOnFailureAsync(Run run, Task<CheckedPage?> checking)
+    {
+        try
+        {
+            return await checking;
+        }
+        catch (ServiceException exception) when (exception is UnavailableException or FailedPreconditionException)
+        {
+            await StopAsync(run, exception.Message);
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<DecodedRecord>> OpenRecordsAsync(Dataset dataset, IReadOnlyList<StoredRecord> rows, CancellationToken cancellationToken)
     {
         try
         {
             var key = await keys.ForAsync(dataset.Id, cancellationToken);
-            return rows.Select(r => RecordPayload.Decode(key.Open(r.RecordKey, r.Sealed))).ToList();
+            using var cipher = key.Cipher();
+            return rows.Select(r => RecordPayload.Decode(cipher.Open(r.RecordKey, r.Sealed))).ToList();
         }
-        catch (Exception exception) when (exception is VaultKeyException or FormatException or FailedPreconditionException)
+        catch (Exception exception) when (exception is VaultKeyException or FormatException)
         {
-            var message = $"A record of dataset {dataset.Id} does not open: {exception.Message}";
-            await StopAsync(run, message);
-            throw new FailedPreconditionException("VAULT_KEY", $"dataset/{dataset.Id}", message);
+            throw new FailedPreconditionException("VAULT_KEY", $"dataset/{dataset.Id}", $"A record of dataset {dataset.Id} does not open: {exception.Message}");
         }
     }
 
-    private async Task<DeliveredPage> RecordPageAsync(
-        Run run, Dataset dataset, IReadOnlyList<StoredRecord> rows, IReadOnlyList<DecodedRecord> opened,
-        IReadOnlyDictionary<string, SubjectDecision> decisions, bool lastOfDataset, DateTimeOffset now, CancellationToken cancellationToken)
+    private static void RequireResumable(Delivery delivery)
     {
+        if (delivery.State == DeliveryState.Completed)
+        {
+            throw new FailedPreconditionException("COMPLETED", $"delivery/{delivery.Id}", "This delivery is complete; fetch the request again for a new delivery.");
+        }
+
+        if (delivery.PurgeAttestedAt is not null)
+        {
+            throw new FailedPreconditionException("ATTESTED", $"delivery/{delivery.Id}", "The recipient attested this delivery's purge; it is not resumed. Fetch the request again for a new delivery.");
+        }
+    }
+
+    private async Task<DeliveredPage> RecordPageAsync(Run run, CheckedPage checkedPage, CancellationToken cancellationToken)
+    {
+        var (dataset, rows, opened, decisions) = (checkedPage.Dataset, checkedPage.Rows, checkedPage.Opened, checkedPage.Decisions);
+        var now = time.UtcNowToMillisecond();
         var outgoing = new List<OutgoingRecord>(rows.Count);
         var withheld = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var disclosed = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        using var pseudonymsOfRecipient = run.Identified ? null : pseudonyms.Of(run.Request.InstitutionId);
         for (var i = 0; i < rows.Count; i++)
         {
             var record = opened[i];
@@ -259,7 +322,7 @@ public sealed class Deliveries(
                 }
             }
 
-            outgoing.Add(new OutgoingRecord(dataset.Id, run.Identified ? record.SubjectId : pseudonyms.For(run.Request.InstitutionId, record.SubjectId),
+            outgoing.Add(new OutgoingRecord(dataset.Id, pseudonymsOfRecipient?.For(record.SubjectId) ?? record.SubjectId,
                 rows[i].RecordKey, occurredAt, fields));
             if (seen.Add(record.SubjectId))
             {
@@ -268,7 +331,6 @@ public sealed class Deliveries(
         }
 
         var pageNumber = run.PageNumber + 1;
-        var end = new DeliveryCursor(run.Cursor.DatasetIndex, rows[^1].RecordKey);
         var delivery = run.Delivery;
         var withheldCount = withheld.Values.Sum();
 
@@ -316,10 +378,13 @@ public sealed class Deliveries(
                 });
         }
 
-        var page = new DeliveryPage(pageNumber, end, outgoing.Count, withheld, deadline, entry.Sequence);
+        var page = new DeliveryPage(pageNumber, checkedPage.End, outgoing.Count, withheld, deadline, entry.Sequence);
         await deliveries.InsertPageAsync(session, delivery.Id, page, now);
+        var share = (delivery.Shares?.GetValueOrDefault(dataset.OwnerId) ?? DeliveryShare.None).Add(outgoing.Count, withheld, deadline);
+        await deliveries.UpdateShareAsync(session, delivery.Id, dataset.OwnerId, share);
         var updated = delivery with
         {
+            Shares = new Dictionary<string, DeliveryShare>(delivery.Shares ?? new Dictionary<string, DeliveryShare>(), StringComparer.Ordinal) { [dataset.OwnerId] = share },
             Pages = pageNumber,
             Delivered = delivery.Delivered + outgoing.Count,
             Withheld = Sum([delivery.Withheld, withheld]),
@@ -348,8 +413,7 @@ public sealed class Deliveries(
         await session.CommitAsync();
         run.Delivery = updated with { Version = delivery.Version + 1 };
         run.PageNumber = pageNumber;
-        // A short page ends its dataset: the next page starts on the next one without reading this one again.
-        run.Cursor = lastOfDataset ? new DeliveryCursor(end.DatasetIndex + 1, "") : end;
+        run.Cursor = checkedPage.Next;
         return new DeliveredPage(pageNumber, outgoing, withheld, deadline, ResumeToken(delivery.Id, pageNumber), entry.Sequence);
     }
 

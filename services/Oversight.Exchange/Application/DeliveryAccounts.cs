@@ -10,7 +10,8 @@ namespace Oversight.Exchange.Application;
 /// <summary>
 /// The data's life after a delivery: who may read a delivery's account, the recipient's purge
 /// attestation, and the deliveries whose retention ran out unattested (the regulator's list, and each
-/// platform's for its own data).
+/// platform's for its own data). A platform is shown its own share of a delivery that carried several
+/// platforms' data: its records' counts and deadline.
 /// </summary>
 public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryRepository deliveries, ExchangeAudit audit, TimeProvider time)
 {
@@ -18,9 +19,14 @@ public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryReposito
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var delivery = await deliveries.GetAsync(connection, id, null, cancellationToken) ?? throw new NotFoundException("delivery", id);
-        if (caller.IsRegulator || delivery.RecipientId == caller.OrganisationId || delivery.ControllerIds.Contains(caller.OrganisationId))
+        if (caller.IsRegulator || delivery.RecipientId == caller.OrganisationId)
         {
             return delivery;
+        }
+
+        if (delivery.ControllerIds.Contains(caller.OrganisationId))
+        {
+            return delivery.AsSeenBy(caller.OrganisationId);
         }
 
         throw new PermissionDeniedException("A delivery is read by its recipient, the platforms whose data it carries and the regulator.", $"delivery/{id}");
@@ -37,7 +43,8 @@ public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryReposito
             _ => throw new PermissionDeniedException("Deliveries are listed by their recipients, the platforms whose data they carry and the regulator.", "deliveries"),
         };
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await deliveries.ListAsync(connection, recipient, controller, requestId, beforeId, limit, cancellationToken);
+        var listed = await deliveries.ListAsync(connection, recipient, controller, requestId, beforeId, limit, cancellationToken);
+        return controller is null ? listed : listed.Select(d => d.AsSeenBy(controller)).ToList();
     }
 
     public async Task<Delivery> AttestPurgeAsync(DbSession session, Caller caller, string id, DateTimeOffset purgedAt, string statement)
@@ -93,6 +100,8 @@ public sealed class DeliveryAccounts(ExchangeDatabase database, DeliveryReposito
             _ => throw new PermissionDeniedException("Overdue deliveries are listed for the regulator and for the platforms whose data they carry.", "deliveries/overdue"),
         };
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await deliveries.OverdueAsync(connection, time.GetUtcNow(), controller, after, limit, cancellationToken);
+        var overdue = await deliveries.OverdueAsync(connection, time.GetUtcNow(), controller, after, limit, cancellationToken);
+        // A platform's list is ordered, and paged, by its own share's deadline: the one it is shown.
+        return controller is null ? overdue : overdue.Select(d => d.AsSeenBy(controller)).ToList();
     }
 }

@@ -12,7 +12,7 @@ using Oversight.Exchange.V1;
 namespace Oversight.Exchange.Grpc;
 
 /// <summary>The DataRequestService RPCs: validate the request's shape, delegate, translate.</summary>
-public sealed class DataRequestGrpcService(ExchangeDatabase database, DataRequests requests, TimeProvider time) : DataRequestService.DataRequestServiceBase
+public sealed class DataRequestGrpcService(ExchangeDatabase database, DataRequests requests, Pseudonyms pseudonyms, TimeProvider time) : DataRequestService.DataRequestServiceBase
 {
     public override async Task<CreateDataRequestResponse> CreateDataRequest(CreateDataRequestRequest request, ServerCallContext context)
     {
@@ -41,14 +41,18 @@ public sealed class DataRequestGrpcService(ExchangeDatabase database, DataReques
         }
 
         violations.ThrowIfAny();
-        if (await IdempotentRequests.EarlierAsync<CreateDataRequestRequest, CreateDataRequestResponse>(database, context, request.RequestId, request) is { } earlier)
+        // The body a retry is compared with: the request as sent, but its subject ids keyed, since the comparison's digest is stored.
+        var fingerprinted = request.Clone();
+        fingerprinted.SubjectIds.Clear();
+        fingerprinted.SubjectIds.AddRange(request.SubjectIds.Select(pseudonyms.Fingerprint));
+        if (await IdempotentRequests.EarlierAsync<CreateDataRequestRequest, CreateDataRequestResponse>(database, context, request.RequestId, fingerprinted) is { } earlier)
         {
             return earlier;
         }
 
         var ask = new RequestedData(datasetIds, request.Purpose, fields, subjects, after, before);
         var subjectRefs = await requests.PrepareAsync(context.GetCaller(), ask, context.CancellationToken);
-        return await IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, request, async (session, caller) => new CreateDataRequestResponse
+        return await IdempotentRequests.ExecuteAsync(database, context, time, request.RequestId, fingerprinted, async (session, caller) => new CreateDataRequestResponse
         {
             DataRequest = ToProto(await requests.CreateAsync(session, caller, ask, subjectRefs)),
         });

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Oversight.BuildingBlocks.Errors;
@@ -10,9 +11,9 @@ using Oversight.Exchange.V1;
 namespace Oversight.Exchange.Grpc;
 
 /// <summary>
-/// The VaultService RPCs. An upload is read one message at a time and each batch stored before the
-/// next is read, so the server holds one batch whatever the upload's size, and HTTP/2 flow control
-/// holds a fast client back.
+/// The VaultService RPCs. An upload is read one message at a time while the batches before it are
+/// stored, a bounded few ahead, so the server holds a few batches whatever the upload's size, and
+/// HTTP/2 flow control holds a fast client back.
 /// </summary>
 public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultServiceBase
 {
@@ -20,55 +21,56 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
     {
         var caller = context.GetCaller();
         var cancellationToken = context.CancellationToken;
-        Model.Dataset? dataset = null;
-        UploadAccount? account = null;
-        var index = 0;
-        while (await requestStream.MoveNext(cancellationToken))
-        {
-            var message = requestStream.Current;
-            var violations = new FieldViolations();
-            string? datasetId = null;
-            if (account is null)
-            {
-                IdempotentRequests.Validate(message.UploadId, violations, "upload_id");
-                datasetId = violations.Uuid("dataset_id", message.DatasetId);
-            }
-            else
-            {
-                if (message.UploadId != account.UploadId)
-                {
-                    violations.Add("upload_id", $"message {index} names another upload than the stream's first message ('{Cut(account.UploadId)}')");
-                }
-
-                if (!string.Equals(message.DatasetId, account.DatasetId, StringComparison.OrdinalIgnoreCase))
-                {
-                    violations.Add("dataset_id", $"message {index} names another dataset than the stream's first message ({account.DatasetId})");
-                }
-            }
-
-            if (message.Records.Count is 0 or > DeliveryRules.MaxRecordsPerBatch)
-            {
-                violations.Add("records", $"message {index} must carry 1 to {DeliveryRules.MaxRecordsPerBatch} records");
-            }
-
-            violations.ThrowIfAny();
-            if (account is null)
-            {
-                (dataset, account) = await uploads.OpenAsync(caller, message.UploadId, datasetId!, cancellationToken);
-            }
-
-            account = await uploads.StoreBatchAsync(caller, dataset!, account, message.Records.Select(ToModel).ToList(), cancellationToken);
-            index++;
-        }
-
-        if (account is null)
+        if (!await requestStream.MoveNext(cancellationToken))
         {
             var violations = new FieldViolations();
             violations.Add("records", "the stream carried no batch; send at least one message with records");
             violations.ThrowIfAny();
         }
 
-        return new UploadRecordsResponse { Upload = ToProto(await uploads.CompleteAsync(caller, account!, cancellationToken)) };
+        var first = requestStream.Current;
+        var firstViolations = new FieldViolations();
+        IdempotentRequests.Validate(first.UploadId, firstViolations, "upload_id");
+        var datasetId = firstViolations.Uuid("dataset_id", first.DatasetId);
+        CheckRecordCount(first, 0, firstViolations);
+        firstViolations.ThrowIfAny();
+
+        var (dataset, account) = await uploads.OpenAsync(caller, first.UploadId, datasetId!, cancellationToken);
+        account = await uploads.StoreAsync(caller, dataset, account, Batches(requestStream, first, account), cancellationToken);
+        return new UploadRecordsResponse { Upload = ToProto(await uploads.CompleteAsync(caller, account, cancellationToken)) };
+    }
+
+    /// <summary>The stream's batches, the first one included; each later message is checked to belong to the same upload.</summary>
+    private static async IAsyncEnumerable<IReadOnlyList<IncomingRecord>> Batches(
+        IAsyncStreamReader<UploadRecordsRequest> requestStream, UploadRecordsRequest first, UploadAccount account, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        yield return first.Records.Select(ToModel).ToList();
+        for (var index = 1; await requestStream.MoveNext(cancellationToken); index++)
+        {
+            var message = requestStream.Current;
+            var violations = new FieldViolations();
+            if (message.UploadId != account.UploadId)
+            {
+                violations.Add("upload_id", $"message {index} names another upload than the stream's first message ('{Cut(account.UploadId)}')");
+            }
+
+            if (!string.Equals(message.DatasetId, account.DatasetId, StringComparison.OrdinalIgnoreCase))
+            {
+                violations.Add("dataset_id", $"message {index} names another dataset than the stream's first message ({account.DatasetId})");
+            }
+
+            CheckRecordCount(message, index, violations);
+            violations.ThrowIfAny();
+            yield return message.Records.Select(ToModel).ToList();
+        }
+    }
+
+    private static void CheckRecordCount(UploadRecordsRequest message, int index, FieldViolations violations)
+    {
+        if (message.Records.Count is 0 or > DeliveryRules.MaxRecordsPerBatch)
+        {
+            violations.Add("records", $"message {index} must carry 1 to {DeliveryRules.MaxRecordsPerBatch} records");
+        }
     }
 
     public override async Task<GetUploadResponse> GetUpload(GetUploadRequest request, ServerCallContext context)

@@ -12,6 +12,9 @@ namespace Oversight.Exchange.Infrastructure;
 /// </summary>
 public sealed class ConsentChecks(ConsentConnection consent, IOptions<ExchangeOptions> options)
 {
+    private static readonly Dictionary<int, string> ReasonNames =
+        Consent.V1.ConsentReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("DenyReason").Values.ToDictionary(v => v.Number, v => v.Name);
+
     public async Task<IReadOnlyDictionary<string, SubjectDecision>> CheckAsync(
         string deliveryId, string controllerId, string recipientId, string purpose, string category, IReadOnlyCollection<string> subjectIds,
         CancellationToken cancellationToken)
@@ -66,8 +69,8 @@ public sealed class ConsentChecks(ConsentConnection consent, IOptions<ExchangeOp
 
     /// <summary>The reason as the proto names it (<c>DENY_REASON_REVOKED</c>), which is how deliveries count withheld records.</summary>
     private static string ReasonName(Consent.V1.DenyReason reason) =>
-        Consent.V1.ConsentReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("DenyReason").FindValueByNumber((int)reason)?.Name
-        ?? $"DENY_REASON_{(int)reason}";
+        ReasonNames.TryGetValue((int)reason, out var name) ? name : $"DENY_REASON_{(int)reason}";
+
 
     private static string? OrNull(string value) => value.Length == 0 ? null : value;
 }

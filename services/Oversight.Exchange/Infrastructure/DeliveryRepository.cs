@@ -40,7 +40,7 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
     public async Task<IReadOnlyList<Delivery>> OverdueAsync(
         DbConnection connection, DateTimeOffset now, string? controllerId, (long Deadline, string Id) after, int limit, CancellationToken cancellationToken)
     {
-        var rows = (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(ExchangeSql.ListOverdue(database.Dialect),
+        var rows = (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(ExchangeSql.ListOverdue(database.Dialect, controllerId is not null),
             new { Now = now.ToUnixTimeMilliseconds(), ControllerId = controllerId, AfterDeadline = after.Deadline, AfterId = after.Id, Limit = limit },
             cancellationToken: cancellationToken))).ToList();
         return await WithControllersAsync(connection, rows, null, cancellationToken);
@@ -103,11 +103,22 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
             return [];
         }
 
-        var controllers = (await connection.QueryAsync<(string DeliveryId, string ControllerId)>(new CommandDefinition(
+        var shares = (await connection.QueryAsync<ShareRow>(new CommandDefinition(
                 ExchangeSql.DeliveryControllers, new { Ids = rows.Select(r => r.Id).ToList() }, transaction, cancellationToken: cancellationToken)))
-            .ToLookup(c => c.DeliveryId, c => c.ControllerId);
-        return rows.Select(r => r.ToDomain(controllers[r.Id].Order(StringComparer.Ordinal).ToList())).ToList();
+            .ToLookup(c => c.DeliveryId);
+        return rows.Select(r => r.ToDomain(shares[r.Id].OrderBy(c => c.ControllerId, StringComparer.Ordinal).ToList())).ToList();
     }
+
+    /// <summary>One platform's share of a delivery, written with each page of its data.</summary>
+    public Task UpdateShareAsync(DbSession session, string deliveryId, string controllerId, DeliveryShare share) =>
+        session.ExecuteAsync(ExchangeSql.UpdateDeliveryShare, new
+        {
+            DeliveryId = deliveryId,
+            ControllerId = controllerId,
+            share.Delivered,
+            Withheld = JsonSerializer.Serialize(share.Withheld, StoredJson.Options),
+            RetentionDeadlineMs = share.RetentionDeadline?.ToUnixTimeMilliseconds(),
+        });
 
     private static Dictionary<string, long> Counts(string json) => JsonSerializer.Deserialize<Dictionary<string, long>>(json, StoredJson.Options) ?? [];
 
@@ -130,9 +141,19 @@ public sealed class DeliveryRepository(ExchangeDatabase database)
         public string? PurgeStatement { get; set; }
         public long Version { get; set; }
 
-        public Delivery ToDomain(IReadOnlyList<string> controllers) => new(
-            Id, DataRequestId, RecipientId, controllers, (DeliveryState)State, StopReason, Pages, Delivered, Counts(Withheld),
-            DateTimeOffset.FromUnixTimeMilliseconds(StartedAtMs), Time(RetentionDeadlineMs), Time(PurgeAttestedAtMs), Time(PurgedAtMs), PurgeStatement, Version);
+        public Delivery ToDomain(IReadOnlyList<ShareRow> shares) => new(
+            Id, DataRequestId, RecipientId, shares.Select(c => c.ControllerId).ToList(), (DeliveryState)State, StopReason, Pages, Delivered, Counts(Withheld),
+            DateTimeOffset.FromUnixTimeMilliseconds(StartedAtMs), Time(RetentionDeadlineMs), Time(PurgeAttestedAtMs), Time(PurgedAtMs), PurgeStatement, Version,
+            shares.ToDictionary(c => c.ControllerId, c => new DeliveryShare(c.Delivered, Counts(c.Withheld), Time(c.RetentionDeadlineMs)), StringComparer.Ordinal));
+    }
+
+    private sealed class ShareRow
+    {
+        public string DeliveryId { get; set; } = "";
+        public string ControllerId { get; set; } = "";
+        public long Delivered { get; set; }
+        public string Withheld { get; set; } = "{}";
+        public long? RetentionDeadlineMs { get; set; }
     }
 
     private sealed class PageRow

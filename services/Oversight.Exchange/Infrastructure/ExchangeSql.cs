@@ -110,7 +110,8 @@ public static class ExchangeSql
     /// <summary>A subject's records in one dataset, found by the dataset's blind index of the subject.</summary>
     public static string EraseSubject => "DELETE FROM vault_record WHERE dataset_id = @DatasetId AND subject_ref = @SubjectRef;";
 
-    public static string StoredMacs => "SELECT record_key AS RecordKey, content_mac AS ContentMac FROM vault_record WHERE dataset_id = @DatasetId AND record_key IN @Keys;";
+    public static string StoredMacs(SqlDialect dialect) =>
+        $"SELECT record_key AS RecordKey, content_mac AS ContentMac FROM vault_record WHERE dataset_id = @DatasetId AND record_key IN ({dialect.TextsIn("@Keys")});";
 
     public static string InsertRecord => """
         INSERT INTO vault_record (dataset_id, record_key, subject_ref, occurred_at_ms, sealed, content_mac, stored_at_ms)
@@ -135,12 +136,18 @@ public static class ExchangeSql
         VALUES (@OwnerId, @UploadId, @DatasetId, 1, 0, 0, 0, 0, 0, '[]', @At, NULL);
         """;
 
-    /// <summary>One batch's counts, added in the batch's transaction; only while the upload is receiving.</summary>
+    /// <summary>
+    /// One batch's counts, added to the stored ones in the batch's transaction (so two streams of one
+    /// upload both count); only while the upload is receiving.
+    /// </summary>
     public static string CountBatch => """
         UPDATE vault_upload SET batches = batches + 1, accepted = accepted + @Accepted, replaced = replaced + @Replaced,
-               unchanged = unchanged + @Unchanged, rejected = rejected + @Rejected, rejections = @Rejections
+               unchanged = unchanged + @Unchanged, rejected = rejected + @Rejected
          WHERE owner_id = @OwnerId AND upload_id = @UploadId AND state = 1;
         """;
+
+    /// <summary>The rejections kept, written after <see cref="CountBatch"/> locked the row and the stored ones were read back.</summary>
+    public static string KeepRejections => "UPDATE vault_upload SET rejections = @Rejections WHERE owner_id = @OwnerId AND upload_id = @UploadId;";
 
     public static string CompleteUpload => "UPDATE vault_upload SET state = 2, completed_at_ms = @At WHERE owner_id = @OwnerId AND upload_id = @UploadId AND state = 1;";
 
@@ -189,15 +196,25 @@ public static class ExchangeSql
 
     // ---- deliveries ----------------------------------------------------------------------------
 
+    /// <summary>A delivery's columns, of the table as <c>d</c> (a platform's share has columns of the same names).</summary>
     private const string DeliveryColumns = """
-        id AS Id, data_request_id AS DataRequestId, recipient_id AS RecipientId, state AS State, stop_reason AS StopReason, pages AS Pages,
-        delivered AS Delivered, withheld AS Withheld, started_at_ms AS StartedAtMs, retention_deadline_ms AS RetentionDeadlineMs,
-        purge_attested_at_ms AS PurgeAttestedAtMs, purged_at_ms AS PurgedAtMs, purge_statement AS PurgeStatement, version AS Version
+        d.id AS Id, d.data_request_id AS DataRequestId, d.recipient_id AS RecipientId, d.state AS State, d.stop_reason AS StopReason, d.pages AS Pages,
+        d.delivered AS Delivered, d.withheld AS Withheld, d.started_at_ms AS StartedAtMs, d.retention_deadline_ms AS RetentionDeadlineMs,
+        d.purge_attested_at_ms AS PurgeAttestedAtMs, d.purged_at_ms AS PurgedAtMs, d.purge_statement AS PurgeStatement, d.version AS Version
         """;
 
-    public static string GetDelivery => $"SELECT {DeliveryColumns} FROM delivery WHERE id = @Id;";
+    public static string GetDelivery => $"SELECT {DeliveryColumns} FROM delivery d WHERE d.id = @Id;";
 
-    public static string DeliveryControllers => "SELECT delivery_id AS DeliveryId, controller_id AS ControllerId FROM delivery_controller WHERE delivery_id IN @Ids;";
+    public static string DeliveryControllers => """
+        SELECT delivery_id AS DeliveryId, controller_id AS ControllerId, delivered AS Delivered, withheld AS Withheld, retention_deadline_ms AS RetentionDeadlineMs
+          FROM delivery_controller WHERE delivery_id IN @Ids;
+        """;
+
+    /// <summary>One platform's share of a delivery, written with each page of its data (and on a resume), in the page's transaction.</summary>
+    public static string UpdateDeliveryShare => """
+        UPDATE delivery_controller SET delivered = @Delivered, withheld = @Withheld, retention_deadline_ms = @RetentionDeadlineMs
+         WHERE delivery_id = @DeliveryId AND controller_id = @ControllerId;
+        """;
 
     public static string InsertDelivery => """
         INSERT INTO delivery (id, data_request_id, recipient_id, state, stop_reason, pages, delivered, withheld, started_at_ms, retention_deadline_ms,
@@ -246,12 +263,23 @@ public static class ExchangeSql
          ORDER BY d.id DESC
         """, "@Limit");
 
-    /// <summary>Deliveries past their retention deadline (before @Now) without an attestation, oldest deadline first, after (@AfterDeadline, @AfterId).</summary>
-    public static string ListOverdue(SqlDialect dialect) => dialect.Page($"""
-        SELECT {DeliveryColumns} FROM delivery d
-         WHERE d.purge_attested_at_ms IS NULL AND d.retention_deadline_ms < @Now
-           AND (d.retention_deadline_ms > @AfterDeadline OR (d.retention_deadline_ms = @AfterDeadline AND d.id > @AfterId))
-           AND (@ControllerId IS NULL OR EXISTS (SELECT 1 FROM delivery_controller c WHERE c.delivery_id = d.id AND c.controller_id = @ControllerId))
-         ORDER BY d.retention_deadline_ms, d.id
-        """, "@Limit");
+    /// <summary>
+    /// Deliveries past their retention deadline (before @Now) without an attestation, oldest deadline
+    /// first, after (@AfterDeadline, @AfterId): all of them, or those of one platform's data by the
+    /// deadline of its own share (@ControllerId).
+    /// </summary>
+    public static string ListOverdue(SqlDialect dialect, bool ofController) => ofController
+        ? dialect.Page($"""
+            SELECT {DeliveryColumns} FROM delivery d
+              JOIN delivery_controller c ON c.delivery_id = d.id AND c.controller_id = @ControllerId
+             WHERE d.purge_attested_at_ms IS NULL AND c.retention_deadline_ms < @Now
+               AND (c.retention_deadline_ms > @AfterDeadline OR (c.retention_deadline_ms = @AfterDeadline AND d.id > @AfterId))
+             ORDER BY c.retention_deadline_ms, d.id
+            """, "@Limit")
+        : dialect.Page($"""
+            SELECT {DeliveryColumns} FROM delivery d
+             WHERE d.purge_attested_at_ms IS NULL AND d.retention_deadline_ms < @Now
+               AND (d.retention_deadline_ms > @AfterDeadline OR (d.retention_deadline_ms = @AfterDeadline AND d.id > @AfterId))
+             ORDER BY d.retention_deadline_ms, d.id
+            """, "@Limit");
 }

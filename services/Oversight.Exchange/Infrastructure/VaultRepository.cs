@@ -14,7 +14,7 @@ public sealed class VaultRepository
 {
     /// <summary>The stored digests of those of <paramref name="recordKeys"/> the dataset has.</summary>
     public async Task<Dictionary<string, byte[]>> StoredMacsAsync(DbSession session, string datasetId, IReadOnlyCollection<string> recordKeys) =>
-        (await session.QueryAsync<MacRow>(ExchangeSql.StoredMacs, new { DatasetId = datasetId, Keys = recordKeys }))
+        (await session.QueryAsync<MacRow>(ExchangeSql.StoredMacs(session.Dialect), new { DatasetId = datasetId, Keys = SqlDialect.JsonTexts(recordKeys) }))
         .ToDictionary(r => r.RecordKey, r => r.ContentMac, StringComparer.Ordinal);
 
     /// <summary>Deletes a subject's records from one dataset; returns how many there were.</summary>
@@ -24,7 +24,8 @@ public sealed class VaultRepository
     public Task InsertAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
         session.ExecuteAsync(ExchangeSql.InsertRecord, records.Select(r => Parameters(datasetId, r, at)));
 
-    public Task ReplaceAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
+    /// <summary>Replaces stored records; returns how many it found to replace.</summary>
+    public Task<int> ReplaceAsync(DbSession session, string datasetId, IEnumerable<SealedRecord> records, DateTimeOffset at) =>
         session.ExecuteAsync(ExchangeSql.ReplaceRecord, records.Select(r => Parameters(datasetId, r, at)));
 
     public async Task<UploadAccount?> UploadAsync(DbConnection connection, string ownerId, string uploadId, DbTransaction? transaction, CancellationToken cancellationToken) =>
@@ -45,18 +46,38 @@ public sealed class VaultRepository
         }
     }
 
-    /// <summary>False when the upload is no longer receiving (another stream completed it).</summary>
-    public async Task<bool> CountBatchAsync(DbSession session, UploadAccount account, BatchOutcome batch, IReadOnlyList<RecordRejection> rejectionsKept) =>
-        await session.ExecuteAsync(ExchangeSql.CountBatch, new
+    /// <summary>
+    /// Adds a batch's counts and keeps its first rejections while the account has room, inside the
+    /// batch's transaction; returns the account as stored after it, or null when the upload is no
+    /// longer receiving (another stream completed it).
+    /// </summary>
+    public async Task<UploadAccount?> CountBatchAsync(DbSession session, string ownerId, string uploadId, BatchOutcome batch)
+    {
+        var counted = await session.ExecuteAsync(ExchangeSql.CountBatch, new
         {
-            account.OwnerId,
-            account.UploadId,
+            OwnerId = ownerId,
+            UploadId = uploadId,
             batch.Accepted,
             batch.Replaced,
             batch.Unchanged,
             Rejected = batch.Rejections.Count,
-            Rejections = JsonSerializer.Serialize(rejectionsKept, StoredJson.Options),
-        }) == 1;
+        });
+        if (counted != 1)
+        {
+            return null;
+        }
+
+        // The count above holds the row: the rejections read now are every stream's, and no other stream writes them before this commits.
+        var account = (await UploadAsync(session.Connection, ownerId, uploadId, session.Transaction, session.CancellationToken))!;
+        if (batch.Rejections.Count == 0 || account.Rejections.Count >= UploadAccount.MaxRejectionsKept)
+        {
+            return account;
+        }
+
+        var kept = account.Rejections.Concat(batch.Rejections).Take(UploadAccount.MaxRejectionsKept).ToList();
+        await session.ExecuteAsync(ExchangeSql.KeepRejections, new { OwnerId = ownerId, UploadId = uploadId, Rejections = JsonSerializer.Serialize(kept, StoredJson.Options) });
+        return account with { Rejections = kept };
+    }
 
     public async Task<bool> CompleteUploadAsync(DbSession session, UploadAccount account, DateTimeOffset at) =>
         await session.ExecuteAsync(ExchangeSql.CompleteUpload, new { account.OwnerId, account.UploadId, At = at.ToUnixTimeMilliseconds() }) == 1;

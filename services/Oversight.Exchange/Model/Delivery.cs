@@ -26,10 +26,38 @@ public sealed record Delivery(
     DateTimeOffset? PurgeAttestedAt,
     DateTimeOffset? PurgedAt,
     string? PurgeStatement,
-    long Version)
+    long Version,
+    IReadOnlyDictionary<string, DeliveryShare>? Shares = null)
 {
     /// <summary>Who may read the delivery's own audit entries besides the regulator: its recipient and every platform whose data it carries.</summary>
     public string Parties => string.Join(' ', ControllerIds.Prepend(RecipientId).Distinct(StringComparer.Ordinal));
+
+    /// <summary>
+    /// The delivery as one of the platforms whose data it carries sees it: the counts and deadline of
+    /// its own datasets' records, not the other platforms'.
+    /// </summary>
+    public Delivery AsSeenBy(string controllerId) => Shares?.GetValueOrDefault(controllerId) is { } share
+        ? this with { Delivered = share.Delivered, Withheld = share.Withheld, RetentionDeadline = share.RetentionDeadline }
+        : this;
+}
+
+/// <summary>One platform's share of a delivery: its datasets' records delivered and withheld, and the least deadline of the pages that carried them.</summary>
+public sealed record DeliveryShare(long Delivered, IReadOnlyDictionary<string, long> Withheld, DateTimeOffset? RetentionDeadline)
+{
+    public static DeliveryShare None { get; } = new(0, new Dictionary<string, long>(), null);
+
+    /// <summary>This share with one more page of the platform's records.</summary>
+    public DeliveryShare Add(long delivered, IReadOnlyDictionary<string, long> withheld, DateTimeOffset? deadline)
+    {
+        var counts = new SortedDictionary<string, long>(Withheld.ToDictionary(), StringComparer.Ordinal);
+        foreach (var (reason, count) in withheld)
+        {
+            counts[reason] = counts.GetValueOrDefault(reason) + count;
+        }
+
+        return new DeliveryShare(Delivered + delivered, new Dictionary<string, long>(counts, StringComparer.Ordinal),
+            RetentionDeadline is null ? deadline : deadline is null || RetentionDeadline < deadline ? RetentionDeadline : deadline);
+    }
 }
 
 /// <summary>Where a delivery stands in its request's datasets: the dataset's position in the request and the last record key sent.</summary>

@@ -6,7 +6,7 @@ namespace Oversight.Exchange.Infrastructure.Vault;
 /// One dataset's unwrapped data key: seals and opens its records' values with AES-256-GCM and keys
 /// the blind indexes kept beside them. Each use gets its own subkey, derived by HKDF-SHA256, so
 /// the cipher key and the two HMAC keys are independent. Safe to share across threads: it holds
-/// only immutable key bytes and makes a cipher per call.
+/// only immutable key bytes; a run of records on one thread takes a <see cref="RecordCipher"/>.
 /// </summary>
 public sealed class DataKey
 {
@@ -15,9 +15,9 @@ public sealed class DataKey
     /// <summary>The first byte of every sealed value, so a later format can be told apart.</summary>
     public const byte FormatVersion = 1;
 
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
-    private const int Overhead = 1 + NonceSize + TagSize;
+    internal const int NonceSize = 12;
+    internal const int TagSize = 16;
+    internal const int Overhead = 1 + NonceSize + TagSize;
 
     private readonly byte[] _sealKey;
     private readonly byte[] _subjectRefKey;
@@ -44,50 +44,23 @@ public sealed class DataKey
     public static byte[] NewKeyMaterial() => RandomNumberGenerator.GetBytes(KeySize);
 
     /// <summary>
-    /// version || nonce || ciphertext || tag. The associated data binds the version, the dataset and
-    /// the record key, so a value copied into another row or dataset does not open there.
+    /// A cipher for a run of records on one thread (a batch, a page): the AES-GCM and HMAC states
+    /// are set up once instead of once per record. Dispose it when the run ends.
     /// </summary>
+    public RecordCipher Cipher() => new(this, _sealKey, _subjectRefKey, _contentMacKey);
+
+    /// <summary>Seals one value; for a run of records, <see cref="Cipher"/>.</summary>
     public byte[] Seal(string recordKey, ReadOnlySpan<byte> plaintext)
     {
-        var sealedBytes = new byte[Overhead + plaintext.Length];
-        sealedBytes[0] = FormatVersion;
-        var nonce = sealedBytes.AsSpan(1, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_sealKey, TagSize);
-        aes.Encrypt(
-            nonce,
-            plaintext,
-            sealedBytes.AsSpan(1 + NonceSize, plaintext.Length),
-            sealedBytes.AsSpan(1 + NonceSize + plaintext.Length),
-            AssociatedData(FormatVersion, recordKey));
-        return sealedBytes;
+        using var cipher = Cipher();
+        return cipher.Seal(recordKey, plaintext);
     }
 
+    /// <summary>Opens one value; for a run of records, <see cref="Cipher"/>.</summary>
     public byte[] Open(string recordKey, ReadOnlySpan<byte> sealedBytes)
     {
-        if (sealedBytes.Length < Overhead)
-        {
-            throw DoesNotOpen(recordKey, $"{sealedBytes.Length} bytes, shorter than any sealed value");
-        }
-
-        if (sealedBytes[0] != FormatVersion)
-        {
-            throw DoesNotOpen(recordKey, $"format version {sealedBytes[0]}, which this vault does not read");
-        }
-
-        var ciphertext = sealedBytes[(1 + NonceSize)..^TagSize];
-        var plaintext = new byte[ciphertext.Length];
-        using var aes = new AesGcm(_sealKey, TagSize);
-        try
-        {
-            aes.Decrypt(sealedBytes.Slice(1, NonceSize), ciphertext, sealedBytes[^TagSize..], plaintext, AssociatedData(sealedBytes[0], recordKey));
-        }
-        catch (CryptographicException)
-        {
-            throw DoesNotOpen(recordKey, "its tag does not verify");
-        }
-
-        return plaintext;
+        using var cipher = Cipher();
+        return cipher.Open(recordKey, sealedBytes);
     }
 
     /// <summary>
@@ -102,9 +75,9 @@ public sealed class DataKey
     /// </summary>
     public byte[] ContentMac(ReadOnlySpan<byte> payload) => HMACSHA256.HashData(_contentMacKey, payload);
 
-    private byte[] AssociatedData(byte version, string recordKey) => LengthPrefixed.AssociatedData(version, DatasetId, recordKey);
+    internal byte[] AssociatedData(byte version, string recordKey) => LengthPrefixed.AssociatedData(version, DatasetId, recordKey);
 
-    private VaultKeyException DoesNotOpen(string recordKey, string why) => new(
+    internal VaultKeyException DoesNotOpen(string recordKey, string why) => new(
         $"The sealed value of record '{VaultKeyException.Shown(recordKey)}' in dataset '{VaultKeyException.Shown(DatasetId)}' does not open ({why}): "
         + "it was moved, damaged, or sealed under another key.");
 

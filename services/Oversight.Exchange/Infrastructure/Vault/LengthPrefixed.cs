@@ -34,8 +34,9 @@ internal static class LengthPrefixed
 
     public static void WriteText(ArrayBufferWriter<byte> writer, string value)
     {
-        var span = writer.GetSpan(4 + Utf8.GetMaxByteCount(value.Length));
-        var length = Utf8.GetBytes(value, span[4..]);
+        var length = Utf8.GetByteCount(value);
+        var span = writer.GetSpan(4 + length);
+        Utf8.GetBytes(value, span[4..]);
         BinaryPrimitives.WriteUInt32BigEndian(span, (uint)length);
         writer.Advance(4 + length);
     }

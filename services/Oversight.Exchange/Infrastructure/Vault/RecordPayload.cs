@@ -20,15 +20,26 @@ public static class RecordPayload
 
     public static byte[] Encode(string subjectId, long occurredAtMs, IReadOnlyDictionary<string, string> fields)
     {
-        var writer = new ArrayBufferWriter<byte>(256);
+        var names = new string[fields.Count];
+        var size = 1 + 4 + subjectId.Length + 8 + 4;
+        var i = 0;
+        foreach (var (name, value) in fields)
+        {
+            names[i++] = name;
+            size += 8 + name.Length + value.Length;
+        }
+
+        Array.Sort(names, StringComparer.Ordinal);
+        // Sized for ASCII; the writer grows for anything wider.
+        var writer = new ArrayBufferWriter<byte>(size);
         LengthPrefixed.WriteByte(writer, Version);
         LengthPrefixed.WriteText(writer, subjectId);
         LengthPrefixed.WriteInt64(writer, occurredAtMs);
-        LengthPrefixed.WriteUInt32(writer, (uint)fields.Count);
-        foreach (var (name, value) in fields.OrderBy(field => field.Key, StringComparer.Ordinal))
+        LengthPrefixed.WriteUInt32(writer, (uint)names.Length);
+        foreach (var name in names)
         {
             LengthPrefixed.WriteText(writer, name);
-            LengthPrefixed.WriteText(writer, value);
+            LengthPrefixed.WriteText(writer, fields[name]);
         }
 
         return writer.WrittenSpan.ToArray();
