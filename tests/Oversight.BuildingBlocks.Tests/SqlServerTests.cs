@@ -1,4 +1,3 @@
-using Microsoft.Data.SqlClient;
 using Oversight.BuildingBlocks.Audit;
 using Oversight.BuildingBlocks.Data;
 using Oversight.Testing;
@@ -19,10 +18,10 @@ public sealed class SqlServerTests
     public async Task Concurrent_appenders_on_sql_server_get_gapless_unique_sequences_and_every_proof_verifies()
     {
         var server = await RealInfrastructure.SqlServerAsync();
-        var builder = new SqlConnectionStringBuilder(server) { InitialCatalog = $"oversight_audit_test_{Guid.NewGuid():N}" };
+        var database = $"oversight_audit_test_{Guid.NewGuid():N}";
         try
         {
-            await using var log = await TestLog.CreateAsync(new DatabaseOptions { Provider = DatabaseProvider.SqlServer, ConnectionString = builder.ConnectionString });
+            await using var log = await TestLog.CreateAsync(new DatabaseOptions { Provider = DatabaseProvider.SqlServer, ConnectionString = RealInfrastructure.SqlServerDatabase(server, database) });
             var committed = await ConcurrentAppends.RunAsync(log, writers: 8, transactionsPerWriter: 25, Cancel);
 
             var size = await log.Reader.SizeAsync(Cancel);
@@ -45,12 +44,7 @@ public sealed class SqlServerTests
         }
         finally
         {
-            SqlConnection.ClearAllPools();
-            await using var connection = new SqlConnection(new SqlConnectionStringBuilder(server) { InitialCatalog = "master" }.ConnectionString);
-            await connection.OpenAsync(Cancel);
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"IF DB_ID('{builder.InitialCatalog}') IS NOT NULL BEGIN ALTER DATABASE [{builder.InitialCatalog}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [{builder.InitialCatalog}]; END";
-            await command.ExecuteNonQueryAsync(Cancel);
+            await RealInfrastructure.DropSqlServerDatabaseAsync(server, database);
         }
     }
 }

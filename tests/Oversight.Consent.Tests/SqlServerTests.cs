@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.Consent.V1;
 using Oversight.Testing;
@@ -17,24 +16,19 @@ public sealed class SqlServerTests
     private static async Task<(ConsentTestHost Host, string Database, string Server)> StartAsync()
     {
         var server = await RealInfrastructure.SqlServerAsync();
-        var builder = new SqlConnectionStringBuilder(server) { InitialCatalog = $"oversight_consent_test_{Guid.NewGuid():N}" };
+        var database = $"oversight_consent_test_{Guid.NewGuid():N}";
         var host = await ConsentTestHost.StartAsync(settings =>
         {
             settings["Oversight:Consent:Database:Provider"] = "SqlServer";
-            settings["Oversight:Consent:Database:ConnectionString"] = builder.ConnectionString;
+            settings["Oversight:Consent:Database:ConnectionString"] = RealInfrastructure.SqlServerDatabase(server, database);
         });
-        return (host, builder.InitialCatalog, server);
+        return (host, database, server);
     }
 
     private static async Task DropAsync(ConsentTestHost host, string database, string server)
     {
         await host.DisposeAsync();
-        SqlConnection.ClearAllPools();
-        await using var connection = new SqlConnection(new SqlConnectionStringBuilder(server) { InitialCatalog = "master" }.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"ALTER DATABASE [{database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [{database}];";
-        await command.ExecuteNonQueryAsync();
+        await RealInfrastructure.DropSqlServerDatabaseAsync(server, database);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Microsoft.Data.SqlClient;
 using Oversight.Exchange.V1;
 using Oversight.Testing;
 using static Oversight.Exchange.Tests.ExchangeTestHost;
@@ -26,7 +25,7 @@ public sealed class SqlServerTests
             host = await StartAsync(settings =>
             {
                 settings["Oversight:Exchange:Database:Provider"] = "SqlServer";
-                settings["Oversight:Exchange:Database:ConnectionString"] = new SqlConnectionStringBuilder(server) { InitialCatalog = database }.ConnectionString;
+                settings["Oversight:Exchange:Database:ConnectionString"] = RealInfrastructure.SqlServerDatabase(server, database);
             });
             await test(host);
         }
@@ -37,18 +36,7 @@ public sealed class SqlServerTests
                 await host.DisposeAsync();
             }
 
-            SqlConnection.ClearAllPools();
-            await using var connection = new SqlConnection(new SqlConnectionStringBuilder(server) { InitialCatalog = "master" }.ConnectionString);
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                IF DB_ID(N'{database}') IS NOT NULL
-                BEGIN
-                    ALTER DATABASE [{database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;
-                    DROP DATABASE [{database}];
-                END
-                """;
-            await command.ExecuteNonQueryAsync();
+            await RealInfrastructure.DropSqlServerDatabaseAsync(server, database);
         }
     }
 

@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
-using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.Governance.V1;
 using Oversight.Testing;
@@ -27,7 +26,7 @@ public sealed class SqlServerTests
             host = await GovernanceTestHost.StartAsync(settings =>
             {
                 settings["Oversight:Governance:Database:Provider"] = "SqlServer";
-                settings["Oversight:Governance:Database:ConnectionString"] = new SqlConnectionStringBuilder(server) { InitialCatalog = database }.ConnectionString;
+                settings["Oversight:Governance:Database:ConnectionString"] = RealInfrastructure.SqlServerDatabase(server, database);
             });
             await test(host);
         }
@@ -38,24 +37,8 @@ public sealed class SqlServerTests
                 await host.DisposeAsync();
             }
 
-            await DropAsync(server, database);
+            await RealInfrastructure.DropSqlServerDatabaseAsync(server, database);
         }
-    }
-
-    private static async Task DropAsync(string server, string database)
-    {
-        SqlConnection.ClearAllPools();
-        await using var connection = new SqlConnection(new SqlConnectionStringBuilder(server) { InitialCatalog = "master" }.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            IF DB_ID(N'{database}') IS NOT NULL
-            BEGIN
-                ALTER DATABASE [{database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;
-                DROP DATABASE [{database}];
-            END
-            """;
-        await command.ExecuteNonQueryAsync();
     }
 
     private static RegisterOrganisationRequest Register(string id, OrganisationKind kind, params string[] affiliations) => new()

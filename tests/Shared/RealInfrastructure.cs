@@ -49,6 +49,27 @@ internal static class RealInfrastructure
         }
     }
 
+    /// <summary>A database of a test's own on <paramref name="server"/>: its connection string (SQL Server creates it on the first migration).</summary>
+    public static string SqlServerDatabase(string server, string database) =>
+        new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(server) { InitialCatalog = database }.ConnectionString;
+
+    /// <summary>Drops a test's own database, first closing whatever the test left connected to it.</summary>
+    public static async Task DropSqlServerDatabaseAsync(string server, string database)
+    {
+        Microsoft.Data.SqlClient.SqlConnection.ClearAllPools();
+        await using var connection = new Microsoft.Data.SqlClient.SqlConnection(SqlServerDatabase(server, "master"));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            IF DB_ID(N'{database}') IS NOT NULL
+            BEGIN
+                ALTER DATABASE [{database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;
+                DROP DATABASE [{database}];
+            END
+            """;
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// A connection string (each test swaps in a database of its own), or <c>testcontainers</c> for a
     /// SQL Server 2022 container started for the run (<see cref="SqlServerContainer"/>).
