@@ -129,6 +129,46 @@ public sealed class ReadModelTests : IAsyncLifetime
         Assert.Equal(Decision.Allow, (await _host.CheckAsync("frequent")).Decision.Decision);
     }
 
+    /// <summary>
+    /// A delivery's check reserves its use of a frequency-limited consent: the limit holds before any
+    /// DataDisclosed arrives (the broker down), a delivery is one use however many pages it checks,
+    /// and of deliveries checking at once only as many as the limit allows are let through.
+    /// </summary>
+    [Fact]
+    public Task A_deliverys_check_reserves_its_use_so_the_limit_holds_before_any_disclosure_arrives() => ChecksReserveUsesAsync(_host);
+
+    /// <summary>The body of the test above, also run on SQL Server (where the consents are held by a lock hint, not by SQLite's one writer).</summary>
+    internal static async Task ChecksReserveUsesAsync(ConsentTestHost host)
+    {
+        var grant = host.NewGrant("limited");
+        grant.Terms.FrequencyLimit = new FrequencyLimit { MaxDeliveries = 2, Period = FrequencyPeriod.Day };
+        await host.Consent(ConsentTestHost.Shopwave).GrantConsentAsync(grant);
+        var exchange = host.Consent("exchange", "operator", service: "exchange");
+        BatchCheckConsentRequest Page(string deliveryId) => new()
+        {
+            ControllerId = ConsentTestHost.Shopwave, RecipientId = ConsentTestHost.CreditBureau, Purpose = "credit_assessment",
+            SubjectIds = { "limited" }, DataCategories = { "user.financial.transactions" }, DeliveryId = deliveryId,
+        };
+        async Task<Decision> CheckAsync(string deliveryId) => (await exchange.BatchCheckConsentAsync(Page(deliveryId))).Decisions.Single().Decision;
+
+        var first = Guid.NewGuid().ToString("D");
+        Assert.Equal(Decision.Allow, await CheckAsync(first));
+        Assert.Equal(Decision.Allow, await CheckAsync(first));
+        // Eight deliveries at once for the one use left: one gets it.
+        var others = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid().ToString("D")).ToList();
+        var decided = await Task.WhenAll(others.Select(CheckAsync));
+        Assert.Equal(1, decided.Count(d => d == Decision.Allow));
+        var allowed = others[Array.IndexOf(decided, Decision.Allow)];
+        // No DataDisclosed was ever sent: the uses are the checks' own.
+        Assert.Empty((await host.Subjects(ConsentTestHost.Shopwave).ListDisclosuresAsync(new ListDisclosuresRequest { SubjectId = "limited" })).Disclosures);
+        Assert.Equal(Decision.Allow, await CheckAsync(allowed));
+        var denied = (await exchange.BatchCheckConsentAsync(Page(Guid.NewGuid().ToString("D")))).Decisions.Single();
+        Assert.Equal((Decision.Deny, DenyReason.FrequencyExhausted), (denied.Decision, denied.DenyReason));
+
+        host.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(Decision.Allow, await CheckAsync(Guid.NewGuid().ToString("D")));
+    }
+
     [Fact]
     public async Task An_erasure_request_revokes_goes_out_as_an_event_and_is_confirmed_back()
     {

@@ -144,6 +144,20 @@ public sealed class SqlServerTests
     }
 
     [Fact]
+    public async Task Racing_deliveries_reserve_no_more_uses_than_the_limit_on_sql_server()
+    {
+        var (host, database, server) = await StartAsync();
+        try
+        {
+            await ReadModelTests.ChecksReserveUsesAsync(host);
+        }
+        finally
+        {
+            await DropAsync(host, database, server);
+        }
+    }
+
+    [Fact]
     public async Task Racing_amendments_lose_with_aborted_on_sql_server()
     {
         var (host, database, server) = await StartAsync();

@@ -124,6 +124,26 @@ public sealed class VaultCryptoTests
         Assert.Equal(Orders.Open("order-1", one), Orders.Open("order-1", two));
     }
 
+    /// <summary>
+    /// A batch's cipher answers as the one-shot calls do, use after use: uploads index subjects with
+    /// it, while an erasure or a subject-filtered request computes the same index one subject at a time.
+    /// </summary>
+    [Fact]
+    public void A_batch_cipher_answers_as_the_one_shot_calls_do_use_after_use()
+    {
+        using var cipher = Orders.Cipher();
+        foreach (var subject in new[] { "alice", "bob", "alice", "ü-subject" })
+        {
+            var payload = RecordPayload.Encode(subject, 1, new Dictionary<string, string> { ["f"] = subject });
+            Assert.Equal(Orders.SubjectRef(subject), cipher.SubjectRef(subject));
+            Assert.Equal(Orders.ContentMac(payload), cipher.ContentMac(payload));
+            Assert.Equal(payload, Orders.Open(subject, cipher.Seal(subject, payload)));
+            Assert.Equal(payload, cipher.Open(subject, Orders.Seal(subject, payload)));
+        }
+
+        Assert.Throws<VaultKeyException>(() => cipher.Open("moved", Orders.Seal("order-1", "x"u8)));
+    }
+
     [Fact]
     public void Content_mac_and_subject_ref_are_stable_within_a_dataset_and_differ_across_datasets()
     {

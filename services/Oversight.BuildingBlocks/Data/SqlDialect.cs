@@ -52,6 +52,13 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string TextsIn(string jsonParameter);
 
+    /// <summary>
+    /// A table hint (with its leading space) for a read in a write transaction that holds the rows it
+    /// read until the transaction ends, so a decision made on them cannot race another writer's. Empty
+    /// on SQLite, whose write transaction already holds the whole database.
+    /// </summary>
+    public abstract string UpdateLock { get; }
+
     /// <summary>The parameter value <see cref="TextsIn"/> reads.</summary>
     public static string JsonTexts(IEnumerable<string> values) => JsonSerializer.Serialize(values);
 
@@ -109,6 +116,8 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string TextsIn(string jsonParameter) => $"SELECT value FROM json_each({jsonParameter})";
 
+    public override string UpdateLock => "";
+
     public override string UpsertNewer(
         string table, string versionColumn, (string Column, string Value)[] values, string[]? insertOnly = null, string? finalOnceSet = null) => $"""
         INSERT INTO {table} ({string.Join(", ", values.Select(v => v.Column))}) VALUES ({string.Join(", ", values.Select(v => v.Value))})
@@ -152,6 +161,8 @@ public sealed class SqlServerDialect : SqlDialect
         $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.{identityColumn} VALUES ({values});";
 
     public override string TextsIn(string jsonParameter) => $"SELECT value FROM OPENJSON({jsonParameter})";
+
+    public override string UpdateLock => " WITH (UPDLOCK, HOLDLOCK)";
 
     // HOLDLOCK: MERGE alone reads the key without a range lock, so two first writers could both insert.
     public override string UpsertNewer(

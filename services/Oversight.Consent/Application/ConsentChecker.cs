@@ -138,8 +138,65 @@ public sealed class ConsentChecker(
             }
         }
 
+        if (query.DeliveryId is { } deliveryId)
+        {
+            await ReserveUsesAsync(query, deliveryId, results, bySubject, mandates, now, cancellationToken);
+        }
+
         return (results, sequence);
     }
+
+    /// <summary>
+    /// For a delivery's check: every consent with a frequency limit that allowed a subject is counted
+    /// again and its use reserved, in one write transaction that holds those consents. So a limit holds
+    /// when two deliveries check at once, and while the DataDisclosed events that report uses are still
+    /// on their way (the broker down). A subject whose consent has no use left is decided again.
+    /// </summary>
+    private async Task ReserveUsesAsync(
+        CheckQuery query, string deliveryId, List<CheckResult> results, Dictionary<string, List<ConsentCoverage>> bySubject,
+        IReadOnlyList<StatutoryMandate> mandates, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var limited = new List<int>();
+        var consentIds = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < results.Count; i++)
+        {
+            if (LimitedConsent(results[i], bySubject) is { } consent)
+            {
+                limited.Add(i);
+                consentIds.Add(consent.Id);
+            }
+        }
+
+        if (limited.Count == 0)
+        {
+            return;
+        }
+
+        await using var session = await database.BeginAsync(cancellationToken);
+        await repository.LockConsentsAsync(session, consentIds);
+        var counts = await repository.DeliveryCountsAsync(session.Connection, consentIds, deliveryId, now, cancellationToken, session.Transaction);
+        var reserved = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var index in limited)
+        {
+            var result = results[index];
+            var outcome = ConsentEvaluator.Evaluate(bySubject[result.SubjectId], query.RecipientId, query.Purpose, result.DataCategory, query.RecordTime, now, mandates,
+                id => counts.GetValueOrDefault(id));
+            results[index] = result with { Outcome = outcome };
+            if (LimitedConsent(results[index], bySubject) is { } consent)
+            {
+                reserved.Add(consent.Id);
+            }
+        }
+
+        await repository.ReserveUsesAsync(session, deliveryId, reserved, now);
+        await session.CommitAsync();
+    }
+
+    /// <summary>The consent with a frequency limit that allowed this result, if one did.</summary>
+    private static ConsentCoverage? LimitedConsent(CheckResult result, Dictionary<string, List<ConsentCoverage>> bySubject) =>
+        result.Outcome is { Decision: CheckDecision.Allow, ConsentId: { } id } && bySubject.TryGetValue(result.SubjectId, out var consents)
+            ? consents.Find(c => c.Id == id && c.FrequencyLimit is not null)
+            : null;
 
     private static void RequireFresh(CheckQuery query, long sequence)
     {

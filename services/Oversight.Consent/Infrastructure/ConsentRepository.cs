@@ -149,9 +149,10 @@ public sealed class ConsentRepository(ConsentDatabase database)
         TimeSpan.FromSeconds(reader.GetInt64(10)),
         FromMs(reader.GetInt64(11)));
 
-    /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows).</summary>
+    /// <summary>Deliveries per consent in the current hour, day and month (UTC calendar windows), reported or reserved.</summary>
     public async Task<Dictionary<string, DeliveryCounts>> DeliveryCountsAsync(
-        DbConnection connection, IReadOnlyCollection<string> consentIds, string? exceptDeliveryId, DateTimeOffset now, CancellationToken cancellationToken)
+        DbConnection connection, IReadOnlyCollection<string> consentIds, string? exceptDeliveryId, DateTimeOffset now, CancellationToken cancellationToken,
+        DbTransaction? transaction = null)
     {
         var counts = new Dictionary<string, DeliveryCounts>(StringComparer.Ordinal);
         if (consentIds.Count == 0)
@@ -170,6 +171,7 @@ public sealed class ConsentRepository(ConsentDatabase database)
                 Month = FrequencyLimit.WindowStart(FrequencyPeriod.Month, now).ToUnixTimeMilliseconds(),
                 Now = now.ToUnixTimeMilliseconds(),
             },
+            transaction,
             cancellationToken: cancellationToken));
         foreach (var row in rows)
         {
@@ -178,6 +180,14 @@ public sealed class ConsentRepository(ConsentDatabase database)
 
         return counts;
     }
+
+    /// <summary>Holds these consents until the session ends, so uses counted under it cannot race another delivery's.</summary>
+    public Task LockConsentsAsync(DbSession session, IReadOnlyCollection<string> consentIds) =>
+        session.QueryAsync<string>(ConsentSql.LockConsents(Dialect), new { Ids = SqlDialect.JsonTexts(consentIds) });
+
+    /// <summary>Records that the delivery used each of these consents (once per delivery).</summary>
+    public Task ReserveUsesAsync(DbSession session, string deliveryId, IEnumerable<string> consentIds, DateTimeOffset at) =>
+        session.ExecuteAsync(ConsentSql.ReserveUse, consentIds.Select(id => new { ConsentId = id, DeliveryId = deliveryId, At = at.ToUnixTimeMilliseconds() }));
 
     /// <summary>Open artefacts whose valid-until has passed, for the expiry sweep.</summary>
     public async Task<IReadOnlyList<ConsentArtefact>> DueForExpiryAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken cancellationToken)

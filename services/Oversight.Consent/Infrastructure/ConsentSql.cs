@@ -103,15 +103,35 @@ public static class ConsentSql
          WHERE controller_id = @ControllerId AND recipient_id = @RecipientId AND subject_id IN ({dialect.TextsIn("@SubjectIds")}){(byPurpose ? " AND purpose_id = @Purpose" : "")};
         """;
 
+    /// <summary>
+    /// Per consent, the deliveries that used it in the current hour, day and month (each counted once,
+    /// at its first use): those Exchange reported as disclosures and those a check reserved.
+    /// </summary>
     public static string DeliveryCounts(SqlDialect dialect) => $"""
         SELECT consent_id AS ConsentId,
-               SUM(CASE WHEN disclosed_at_ms >= @Hour THEN 1 ELSE 0 END) AS ThisHour,
-               SUM(CASE WHEN disclosed_at_ms >= @Day THEN 1 ELSE 0 END) AS Today,
+               SUM(CASE WHEN first_used_ms >= @Hour THEN 1 ELSE 0 END) AS ThisHour,
+               SUM(CASE WHEN first_used_ms >= @Day THEN 1 ELSE 0 END) AS Today,
                COUNT(*) AS ThisMonth
-          FROM disclosure
-         WHERE consent_id IN ({dialect.TextsIn("@Ids")}) AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
-           AND (@ExceptDeliveryId IS NULL OR delivery_id <> @ExceptDeliveryId)
+          FROM (SELECT consent_id, delivery_id, MIN(used_ms) AS first_used_ms
+                  FROM (SELECT consent_id, delivery_id, disclosed_at_ms AS used_ms FROM disclosure
+                         WHERE consent_id IN ({dialect.TextsIn("@Ids")}) AND disclosed_at_ms >= @Month AND disclosed_at_ms <= @Now
+                        UNION ALL
+                        SELECT consent_id, delivery_id, used_at_ms FROM frequency_use
+                         WHERE consent_id IN ({dialect.TextsIn("@Ids")}) AND used_at_ms >= @Month AND used_at_ms <= @Now) AS used
+                 WHERE @ExceptDeliveryId IS NULL OR delivery_id <> @ExceptDeliveryId
+                 GROUP BY consent_id, delivery_id) AS deliveries
          GROUP BY consent_id;
+        """;
+
+    /// <summary>Holds the consents until the transaction ends (SQL Server; SQLite's write transaction holds the whole database).</summary>
+    public static string LockConsents(SqlDialect dialect) =>
+        $"SELECT id FROM consent_artefact{dialect.UpdateLock} WHERE id IN ({dialect.TextsIn("@Ids")});";
+
+    /// <summary>A use of a frequency-limited consent by a delivery, once however many of its pages are checked.</summary>
+    public static string ReserveUse => """
+        INSERT INTO frequency_use (consent_id, delivery_id, used_at_ms)
+        SELECT @ConsentId, @DeliveryId, @At
+         WHERE NOT EXISTS (SELECT 1 FROM frequency_use WHERE consent_id = @ConsentId AND delivery_id = @DeliveryId);
         """;
 
     public static string DueForExpiry(SqlDialect dialect) => dialect.Page(

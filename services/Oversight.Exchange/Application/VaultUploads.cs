@@ -21,6 +21,13 @@ namespace Oversight.Exchange.Application;
 /// </summary>
 public sealed class VaultUploads(ExchangeDatabase database, DatasetRepository datasets, VaultRepository vault, DatasetKeys keys, ExchangeAudit audit, TimeProvider time)
 {
+    /// <summary>
+    /// Most batches one transaction stores, and most sealed batches waiting for the store: bounds the
+    /// time the vault's writer is held and the memory an upload takes (a run with 32 was faster at a
+    /// million records and peaked at 275 MB, docs/benchmarks.md).
+    /// </summary>
+    public const int MaxBatchesPerTransaction = 8;
+
     /// <summary>The upload's dataset and account, opened on its first batch (or continued, if it was cut off before it completed).</summary>
     public async Task<(Dataset Dataset, UploadAccount Account)> OpenAsync(Caller caller, string uploadId, string datasetId, CancellationToken cancellationToken)
     {
@@ -99,9 +106,6 @@ public sealed class VaultUploads(ExchangeDatabase database, DatasetRepository da
 
         return stored;
     }
-
-    /// <summary>Most batches one transaction stores: bounds the time the vault's writer is held.</summary>
-    public const int MaxBatchesPerTransaction = 8;
 
     private async Task<UploadAccount> StoreQueuedAsync(
         Caller caller, Dataset dataset, UploadAccount account, ChannelReader<SealedBatch> queue, CancellationTokenSource storeFailed)
