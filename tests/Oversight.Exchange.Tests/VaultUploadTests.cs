@@ -165,6 +165,28 @@ public sealed class VaultUploadTests : IAsyncLifetime
         await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => UploadAsync(_host, _datasetId, "cut", [NewRecord("d")]));
     }
 
+    /// <summary>
+    /// On SQL Server an erasure can delete a record between the batch's read of the stored digests and
+    /// its replace. SQLite's one writer cannot show that race, so the replace is made to find no row on
+    /// purpose (a trigger that skips the update): the batch is refused as ABORTED and nothing of it is
+    /// counted or stored, rather than counting a record it did not store.
+    /// </summary>
+    [Fact]
+    public async Task A_replace_that_finds_its_record_gone_stores_nothing_of_the_batch()
+    {
+        await UploadAsync(_host, _datasetId, "first", [NewRecord("kept", amount: "1.00")]);
+        await using (var connection = await _host.Database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("CREATE TRIGGER vanish BEFORE UPDATE ON vault_record WHEN OLD.record_key = 'kept' BEGIN SELECT RAISE(IGNORE); END;");
+        }
+
+        await RpcAssert.FailsAsync(StatusCode.Aborted, () => UploadAsync(_host, _datasetId, "second", [NewRecord("kept", amount: "2.00"), NewRecord("fresh")]));
+
+        var second = (await _host.Vault().GetUploadAsync(new GetUploadRequest { UploadId = "second" })).Upload;
+        Assert.Equal((0, 0), (second.Batches, second.Accepted));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM vault_record"));
+    }
+
     /// <summary>The batches read before a bad message are stored (the store runs behind the reading) before the stream is refused.</summary>
     [Fact]
     public async Task A_bad_message_refuses_the_stream_after_the_batches_before_it_are_stored()
