@@ -7,6 +7,7 @@ using Oversight.Host;
 
 // oversight [--services consent,…] [--data DIR] [ASP.NET configuration arguments…]
 // oversight token --org ID --kind KIND [--service NAME] [--hours N]
+// oversight probe [--port N] [--live]
 
 var servicesOption = new Option<string?>("--services")
 {
@@ -41,6 +42,31 @@ token.SetAction(parse =>
     return 0;
 });
 root.Subcommands.Add(token);
+
+var probePortOption = new Option<int?>("--port") { Description = "The host's health port (default: Oversight__HealthPort, else 5100)." };
+var liveOption = new Option<bool>("--live") { Description = "Ask /alive (is the process answering) instead of /healthz (is it ready: database, broker, outbox)." };
+var probe = new Command("probe", "Asks a running host on this machine whether it is healthy, as a container's health check does (the image has no curl). "
+    + "Prints the answer; exits 0 for Healthy or Degraded, 1 for Unhealthy or no answer within 5 s.")
+{
+    probePortOption, liveOption,
+};
+probe.SetAction(async (parse, cancellation) =>
+{
+    var port = parse.GetValue(probePortOption) ?? (int.TryParse(Environment.GetEnvironmentVariable("Oversight__HealthPort"), out var configured) ? configured : 5100);
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    try
+    {
+        using var response = await http.GetAsync($"http://127.0.0.1:{port}/{(parse.GetValue(liveOption) ? "alive" : "healthz")}", cancellation);
+        Console.WriteLine(await response.Content.ReadAsStringAsync(cancellation));
+        return response.IsSuccessStatusCode ? 0 : 1;
+    }
+    catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+    {
+        await Console.Error.WriteLineAsync($"no answer on port {port}: {exception.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(probe);
 
 return await root.Parse(args).InvokeAsync();
 

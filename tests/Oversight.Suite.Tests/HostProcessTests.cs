@@ -32,6 +32,14 @@ public sealed partial class HostProcessTests
 
             using var http = new HttpClient();
             Assert.Equal("Healthy", await http.GetStringAsync($"http://127.0.0.1:{healthPort}/healthz"));
+            // A container's health check: the image has no curl, so the host asks itself.
+            Assert.Equal("Healthy", (await RunToCompletionAsync("probe", "--port", healthPort.ToString())).Trim());
+            Assert.Equal("Healthy", (await RunToCompletionAsync("probe", "--port", healthPort.ToString(), "--live")).Trim());
+            using (var nobody = Start("probe", "--port", FreePort().ToString()))
+            {
+                await nobody.WaitForExitAsync();
+                Assert.Equal(1, nobody.ExitCode);
+            }
 
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
             var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "oversight.consent.v1.ConsentService" });
