@@ -251,9 +251,10 @@ public sealed class ExchangeStoryTests : IAsyncLifetime
         var third = await FetchAsync(deliveries, request.Id);
         Assert.Equal(12, third.Records.Count);
         Assert.DoesNotContain(third.Records, r => r.Subject == gone);
-        // person-1's disclosures are in their log, each pointing at the audit entry that records it.
+        // person-1's disclosures are in their log (each delivery's DataDisclosed crosses the bus), each pointing at the audit entry that records it.
+        await Eventually.HoldsAsync(async () => (await subjects.ListDisclosuresAsync(new C.ListDisclosuresRequest { SubjectId = "person-1" })).Disclosures.Count == 3,
+            "the three deliveries' disclosures reached person-1's log");
         var disclosures = (await subjects.ListDisclosuresAsync(new C.ListDisclosuresRequest { SubjectId = "person-1" })).Disclosures;
-        Assert.Equal(3, disclosures.Count);
         Assert.All(disclosures, d => Assert.True(d.HasAuditEntry));
 
         // The regulator suspends the alliance: the fetch is refused. Resumed, it works; then a freeze refuses it.

@@ -67,16 +67,18 @@ public abstract class SqlDialect
     /// and returns them in order; rows another relay holds are skipped.
     /// </summary>
     /// <remarks>
-    /// The order promised: <b>per aggregate</b>, with one relay per database. Every application
+    /// The order promised: <b>per aggregate</b>, with one relay publishing at a time (the relay's
+    /// turn, <c>outbox_relay_turn</c>, however many replicas run one). Every application
     /// write changes the aggregate's row under its version guard <i>before</i> it enqueues the
     /// event, so the next writer of that aggregate waits for the row and is given its sequence only
     /// after the earlier event committed; the relay publishes in sequence order and stops at the
     /// first failure. So an aggregate's events leave in version order. Not promised: an order
     /// across aggregates (on SQL Server a sequence is taken at insert, not at commit, and READPAST
     /// skips a lower sequence still uncommitted, so a later transaction's event of another aggregate
-    /// can leave first), nor any order between several relays sharing one database (each takes the
-    /// rows the others have not leased). Consumers keep the version every event carries and drop
-    /// stale ones, which covers both. A parked (unreadable) row is the one event ever passed over.
+    /// can leave first), nor the order in the moment a relay that stalled past its turn's lease
+    /// publishes the one event it was sending while its successor starts. Consumers keep the version
+    /// every event carries and drop stale ones, which covers both. A parked (unreadable) row is the one
+    /// event ever passed over.
     /// </remarks>
     public abstract string ClaimOutboxBatch { get; }
 

@@ -13,6 +13,20 @@ public static class MessagingSql
 
     public static string ClaimOutboxBatch(SqlDialect dialect) => dialect.ClaimOutboxBatch;
 
+    public static string RelayTurnOwner => "SELECT owner FROM outbox_relay_turn WHERE id = 1;";
+
+    /// <summary>Takes or renews the relay's turn: held by @Owner already, by nobody, or by a relay whose turn lapsed.</summary>
+    public static string TakeRelayTurn => """
+        UPDATE outbox_relay_turn SET owner = @Owner, until_ms = @Until
+         WHERE id = 1 AND (owner = @Owner OR owner IS NULL OR until_ms < @Now);
+        """;
+
+    public static string GiveUpRelayTurn => "UPDATE outbox_relay_turn SET owner = NULL, until_ms = 0 WHERE id = 1 AND owner = @Owner;";
+
+    /// <summary>On taking the turn over from another relay: the rows it had claimed are anybody's again, first of all the new holder's.</summary>
+    public static string ReclaimOutboxLeases =>
+        "UPDATE outbox_message SET lease_owner = NULL, lease_until_ms = NULL WHERE sent_at_ms IS NULL AND lease_owner IS NOT NULL AND lease_owner <> @Owner;";
+
     public static string MarkOutboxSent =>
         "UPDATE outbox_message SET sent_at_ms = @SentAt, lease_owner = NULL, lease_until_ms = NULL WHERE sequence IN @Sequences;";
 

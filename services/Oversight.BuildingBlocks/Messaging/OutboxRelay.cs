@@ -15,8 +15,11 @@ public sealed class OutboxOptions
     /// <summary>How often to look for events when no commit signalled any.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a claimed batch belongs to this relay before another may take it.</summary>
-    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long a relay's turn (and the batch it claimed) lasts unless renewed. The relay renews it
+    /// while it works, so a relay that died is replaced within this.
+    /// </summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long one publish may wait for the broker's confirmation.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -39,8 +42,12 @@ internal sealed class UnreadableOutboxMessageException(string message) : Excepti
 /// <summary>
 /// Publishes a module's outbox in sequence order, with the stored event id as the message id,
 /// and marks each one sent once the broker confirmed it. A failure stops the batch (so order
-/// holds), backs off and tries again: nothing is dropped. Rows are claimed with a lease, so
-/// several instances may run a relay against one database.
+/// holds), backs off and tries again: nothing is dropped. Several replicas may run a relay against
+/// one database: one publishes at a time (the relay's turn, renewed while it works), and the others
+/// stand by. When the one publishing stops it gives its turn up; when it dies the turn lapses within
+/// <see cref="OutboxOptions.Lease"/>, and the next relay starts again at the first unsent event,
+/// the dead relay's claimed batch included (whatever of it was published already comes twice, with
+/// the same message id, and the consumers' inbox drops it).
 /// </summary>
 public sealed class OutboxRelay<TDatabase>(
     TDatabase database,
@@ -51,6 +58,7 @@ public sealed class OutboxRelay<TDatabase>(
     where TDatabase : ModuleDatabase
 {
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private long? _turnRenewedAtMs;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -92,6 +100,12 @@ public sealed class OutboxRelay<TDatabase>(
     /// <summary>Claims and publishes one batch; returns how many were published.</summary>
     internal async Task<int> RelayBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
+        if (!await HoldTurnAsync(settings, cancellationToken))
+        {
+            // Another relay's turn: stand by, and look again after the poll interval.
+            return 0;
+        }
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         List<OutboxRow> batch;
         await using (var claim = await database.BeginAsync(cancellationToken))
@@ -111,6 +125,14 @@ public sealed class OutboxRelay<TDatabase>(
         {
             foreach (var row in batch)
             {
+                if (!await HoldTurnAsync(settings, cancellationToken))
+                {
+                    // The turn lapsed (this process stalled past its lease) and another relay took it: it publishes from here.
+                    await MarkSentAsync(sent);
+                    await ReleaseAsync(row, null);
+                    return sent.Count;
+                }
+
                 await PublishAsync(row, settings, cancellationToken);
                 sent.Add(row.Sequence);
             }
@@ -137,6 +159,59 @@ public sealed class OutboxRelay<TDatabase>(
 
         await MarkSentAsync(sent);
         return sent.Count;
+    }
+
+    /// <summary>
+    /// True while this relay holds the turn: renewed when a third of the lease has passed since it
+    /// last was, taken when nobody holds it or the holder's lapsed. Taking it over from another relay
+    /// frees the rows that relay had claimed, so this one starts at the first unsent event.
+    /// </summary>
+    private async Task<bool> HoldTurnAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var lease = (long)settings.Lease.TotalMilliseconds;
+        if (_turnRenewedAtMs is { } renewed && now - renewed < lease / 3)
+        {
+            return true;
+        }
+
+        await using var session = await database.BeginAsync(cancellationToken);
+        var previous = await session.QuerySingleOrDefaultAsync<string?>(MessagingSql.RelayTurnOwner);
+        if (await session.ExecuteAsync(MessagingSql.TakeRelayTurn, new { Owner = _owner, Now = now, Until = now + lease }) == 0)
+        {
+            _turnRenewedAtMs = null;
+            return false;
+        }
+
+        if (previous != _owner)
+        {
+            if (previous is not null)
+            {
+                logger.LogWarning("The {Module} outbox relay takes over from {Previous}, whose turn lapsed", database.Module, previous);
+            }
+
+            await session.ExecuteAsync(MessagingSql.ReclaimOutboxLeases, new { Owner = _owner });
+        }
+
+        await session.CommitAsync();
+        _turnRenewedAtMs = now;
+        return true;
+    }
+
+    /// <summary>Gives the turn up on the way out, so a relay standing by takes over at once instead of after the lease.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await using var session = await database.BeginAsync(CancellationToken.None);
+            await session.ExecuteAsync(MessagingSql.GiveUpRelayTurn, new { Owner = _owner });
+            await session.CommitAsync();
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            // The database is gone or not ready: the turn lapses by itself within the lease.
+        }
     }
 
     private async Task PublishAsync(OutboxRow row, OutboxOptions settings, CancellationToken cancellationToken)
