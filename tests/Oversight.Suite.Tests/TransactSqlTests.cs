@@ -60,6 +60,23 @@ public sealed partial class TransactSqlTests
         }
     }
 
+    /// <summary>The Compose deployment's init script, with its sqlcmd variables as sqlcmd would fill them in.</summary>
+    [Fact]
+    public void The_compose_init_script_parses_and_makes_a_login_for_each_service()
+    {
+        var path = Path.Combine(HostProcessTests.RepositoryRoot, "deploy", "sqlserver", "init.sql");
+        var script = SqlcmdVariable().Replace(File.ReadAllText(path), "x-Variable-1");
+        AssertParses(path, script);
+        foreach (var module in ModuleDatabases().Keys)
+        {
+            Assert.Contains($"CREATE LOGIN oversight_{module}", script, StringComparison.Ordinal);
+            Assert.Contains($"USE oversight_{module};", script, StringComparison.Ordinal);
+        }
+    }
+
+    [GeneratedRegex(@"\$\([A-Z0-9_]+\)")]
+    private static partial Regex SqlcmdVariable();
+
     [Fact]
     public void The_parser_rejects_sqlite_only_syntax()
     {
