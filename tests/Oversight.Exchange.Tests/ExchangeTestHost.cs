@@ -151,12 +151,7 @@ public sealed class ExchangeTestHost : IAsyncDisposable
         return new ExchangeTestHost(app, dataDirectory, ownsDirectory, time, ports);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => RealInfrastructure.FreePort();
 
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "oversight-tests", Guid.NewGuid().ToString("N"));
 

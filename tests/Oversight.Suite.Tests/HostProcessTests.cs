@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Grpc.Core;
@@ -329,12 +327,7 @@ public sealed partial class HostProcessTests
         return lines;
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    internal static int FreePort() => Oversight.Testing.RealInfrastructure.FreePort();
 
     [GeneratedRegex(@"^(\w+)\s+http://127\.0\.0\.1:(\d+)$")]
     private static partial Regex ServiceLine();

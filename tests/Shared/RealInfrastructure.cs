@@ -49,6 +49,29 @@ internal static class RealInfrastructure
         }
     }
 
+    /// <summary>
+    /// A loopback port free now and not handed out before in this run: the system may give a port it
+    /// just released to the next caller, and two modules of one host on the same port do not start.
+    /// </summary>
+    public static int FreePort()
+    {
+        while (true)
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOutPorts)
+            {
+                if (HandedOutPorts.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
+    }
+
+    private static readonly HashSet<int> HandedOutPorts = [];
+
     /// <summary>A database of a test's own on <paramref name="server"/>: its connection string (SQL Server creates it on the first migration).</summary>
     public static string SqlServerDatabase(string server, string database) =>
         new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(server) { InitialCatalog = database }.ConnectionString;

@@ -193,7 +193,7 @@ public sealed class Deliveries(
             StopReason = "",
             Pages = afterPage,
             Delivered = kept.Sum(p => p.Delivered),
-            Withheld = Sum(kept.Select(p => p.Withheld)),
+            Withheld = WithheldCounts.Sum(kept.Select(p => p.Withheld)),
             // Pages sent again do not undo the ones sent before: the deadline stays the least of every page that left.
             RetentionDeadline = resumed.RetentionDeadline,
             Shares = shares,
@@ -387,8 +387,8 @@ public sealed class Deliveries(
             Shares = new Dictionary<string, DeliveryShare>(delivery.Shares ?? new Dictionary<string, DeliveryShare>(), StringComparer.Ordinal) { [dataset.OwnerId] = share },
             Pages = pageNumber,
             Delivered = delivery.Delivered + outgoing.Count,
-            Withheld = Sum([delivery.Withheld, withheld]),
-            RetentionDeadline = Min(delivery.RetentionDeadline, deadline),
+            Withheld = WithheldCounts.Sum([delivery.Withheld, withheld]),
+            RetentionDeadline = Retention.Earliest(delivery.RetentionDeadline, deadline),
         };
         if (!await deliveries.UpdateAsync(session, updated, delivery.Version))
         {
@@ -487,17 +487,4 @@ public sealed class Deliveries(
     private static string PageParties(Delivery delivery, Dataset dataset) =>
         dataset.OwnerId == delivery.RecipientId ? delivery.RecipientId : $"{delivery.RecipientId} {dataset.OwnerId}";
 
-
-    private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
-    {
-        var total = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (reason, count) in counts.SelectMany(c => c))
-        {
-            total[reason] = total.GetValueOrDefault(reason) + count;
-        }
-
-        return new Dictionary<string, long>(total, StringComparer.Ordinal);
-    }
-
-    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 }

@@ -47,16 +47,23 @@ public sealed record DeliveryShare(long Delivered, IReadOnlyDictionary<string, l
     public static DeliveryShare None { get; } = new(0, new Dictionary<string, long>(), null);
 
     /// <summary>This share with one more page of the platform's records.</summary>
-    public DeliveryShare Add(long delivered, IReadOnlyDictionary<string, long> withheld, DateTimeOffset? deadline)
+    public DeliveryShare Add(long delivered, IReadOnlyDictionary<string, long> withheld, DateTimeOffset? deadline) =>
+        new(Delivered + delivered, WithheldCounts.Sum([Withheld, withheld]), Retention.Earliest(RetentionDeadline, deadline));
+}
+
+/// <summary>Records withheld, by Consent's deny reason.</summary>
+public static class WithheldCounts
+{
+    /// <summary>The counts added up by reason.</summary>
+    public static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
     {
-        var counts = new SortedDictionary<string, long>(Withheld.ToDictionary(), StringComparer.Ordinal);
-        foreach (var (reason, count) in withheld)
+        var total = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (reason, count) in counts.SelectMany(c => c))
         {
-            counts[reason] = counts.GetValueOrDefault(reason) + count;
+            total[reason] = total.GetValueOrDefault(reason) + count;
         }
 
-        return new DeliveryShare(Delivered + delivered, new Dictionary<string, long>(counts, StringComparer.Ordinal),
-            RetentionDeadline is null ? deadline : deadline is null || RetentionDeadline < deadline ? RetentionDeadline : deadline);
+        return new Dictionary<string, long>(total, StringComparer.Ordinal);
     }
 }
 
@@ -90,4 +97,7 @@ public static class Retention
 
         return deliveredAt + shortest;
     }
+
+    /// <summary>The earlier of two deadlines; a missing one (nothing delivered yet) is no deadline.</summary>
+    public static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 }
