@@ -51,7 +51,7 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
             var violations = new FieldViolations();
             if (message.UploadId != account.UploadId)
             {
-                violations.Add("upload_id", $"message {index} names another upload than the stream's first message ('{Cut(account.UploadId)}')");
+                violations.Add("upload_id", $"message {index} names another upload than the stream's first message ('{RecordRules.Cut(account.UploadId)}')");
             }
 
             if (!string.Equals(message.DatasetId, account.DatasetId, StringComparison.OrdinalIgnoreCase))
@@ -106,6 +106,4 @@ public sealed class VaultGrpcService(VaultUploads uploads) : VaultService.VaultS
         message.Rejections.AddRange(account.Rejections.Select(r => new V1.RecordRejection { RecordKey = r.RecordKey, Field = r.Field, Reason = r.Reason }));
         return message;
     }
-
-    private static string Cut(string value) => value.Length > 64 ? value[..64] : value;
 }

@@ -88,5 +88,6 @@ public static class RecordRules
     private static bool PlainText(string value, int maxLength) =>
         value.Length > 0 && value.Length <= maxLength && !value.Any(char.IsControl) && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1]);
 
-    private static string Cut(string value) => value.Length > 64 ? value[..64] : value;
+    /// <summary>A caller's text as an answer shows it: its first 64 characters.</summary>
+    public static string Cut(string value) => value.Length > 64 ? value[..64] : value;
 }
