@@ -278,7 +278,7 @@ public sealed class RabbitMqTests
     }
 
     [Fact]
-    public async Task A_locked_store_returns_events_to_the_queue_and_faults_none()
+    public async Task A_locked_store_keeps_events_with_their_consumer_and_faults_none()
     {
         var broker = RealInfrastructure.RabbitMq();
         await using var host = await StartAsync(broker, configure: StoreOutageTests.ShortTries);
@@ -309,6 +309,47 @@ public sealed class RabbitMqTests
 
         await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.StoppingProbes.Contains(probe.Id)), "the message comes back and is consumed");
         Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, "test-stopping-probe_error"));
+    }
+
+    /// <summary>
+    /// Every consumer's queue is a quorum queue with a delivery limit (declaring it again with those
+    /// arguments succeeds; a classic queue would refuse), and a message that reaches its consumer
+    /// that many times without an answer, as one that kills its consumer would, moves to the error
+    /// queue instead of vanishing.
+    /// </summary>
+    [Fact]
+    public async Task Queues_are_quorum_queues_and_a_message_never_answered_moves_to_the_error_queue()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        const string queue = "consent-organisation-registered";
+        await using (var host = await StartAsync(broker, configure: settings => settings["Oversight:Bus:DeliveryLimit"] = "2"))
+        {
+            await WaitForConsumersAsync(host);
+        }
+
+        var factory = new ConnectionFactory { Uri = new Uri(broker) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var before = await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error");
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?>
+        {
+            ["x-queue-type"] = "quorum", ["x-delivery-limit"] = 2, ["x-dead-letter-exchange"] = $"{queue}_error",
+        });
+
+        await channel.BasicPublishAsync("", queue, "never answered"u8.ToArray());
+        var deliveries = 0;
+        await ConsentTestHost.EventuallyAsync(async () =>
+        {
+            if (await channel.BasicGetAsync(queue, autoAck: false) is { } delivery)
+            {
+                deliveries++;
+                await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
+            }
+
+            return await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error") == before + 1;
+        }, "the message is dead-lettered to the error queue");
+        Assert.InRange(deliveries, 2, 3);
+        Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, queue));
     }
 
     [Fact]

@@ -24,12 +24,30 @@ public sealed class BusOptions
     /// <summary>Messages one consumer processes at once.</summary>
     public int ConcurrentMessageLimit { get; set; } = 4;
 
-    /// <summary>Tries of one delivery, in memory, before a transient failure returns it to the queue (or a permanent one faults it).</summary>
+    /// <summary>
+    /// Tries of a message in memory before a permanent failure faults it to the error queue. A
+    /// transient failure is tried again after these, every <see cref="RetryMaxInterval"/>, for as long
+    /// as it lasts, and is never faulted.
+    /// </summary>
     public int RetryLimit { get; set; } = 5;
 
     public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Deliveries of one message a quorum queue makes before it dead-letters the message to the
+    /// consumer's error queue. Only deliveries that ended without an answer count (a consumer killed
+    /// or stopped under it): failures are retried in memory, not returned. It bounds a message that
+    /// takes its consumer down each time it is read.
+    /// </summary>
+    public int DeliveryLimit { get; set; } = 20;
+
+    /// <summary>
+    /// The longest wait between attempts to reach a lost broker again; MassTransit's own waits grow to
+    /// 30 s, which is how late a consumer used to notice the broker was back.
+    /// </summary>
+    public TimeSpan ReconnectInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a stop waits for in-flight messages before their consumers are cancelled (and the messages go back to the queue).</summary>
     public TimeSpan ConsumerStopTimeout { get; set; } = TimeSpan.FromSeconds(15);
@@ -105,6 +123,7 @@ public static class OversightBus
                         host.Password(password);
                         host.PublisherConfirmation = true;
                     });
+                    BrokerReconnect.Apply(rabbit, options.ReconnectInterval);
                     rabbit.ConfigureEndpoints(context);
                 });
             }
@@ -143,24 +162,33 @@ public static class OversightBus
 /// Endpoint and retry settings every module consumer shares: a queue named after the module and
 /// the consumer, few messages at once, and failures told apart.
 /// <list type="bullet">
-/// <item>Every failure is first retried in memory a few times with exponential back-off.</item>
+/// <item>Every failure is first tried again in memory a few times with exponential back-off
+/// (<see cref="BusOptions.RetryLimit"/>).</item>
 /// <item>A failure that may pass by itself (<see cref="TransientFailure"/>: a busy, unreachable or
-/// full store) or one caused by the host stopping never reaches the error queue: the message goes
-/// back to its queue and is delivered again until it succeeds. RabbitMQ here has no
-/// delayed-message plugin, so MassTransit's delayed redelivery cannot run on it; the message is
-/// nacked with requeue instead (the in-memory back-off of each delivery paces the redeliveries).
-/// The in-memory transport drops a nacked message, so there a transient failure is redelivered
-/// with MassTransit's delayed redelivery, which that transport supports natively.</item>
+/// full store) is then tried again every <see cref="BusOptions.RetryMaxInterval"/> for as long as
+/// it lasts (<see cref="TransientRetryFilter"/>). The message stays with its consumer meanwhile, so an outage of any length parks
+/// nothing, counts no delivery against the queue's limit, and the message is applied within one
+/// interval of the store's return.</item>
 /// <item>Anything else (an unreadable message, a contract violation) goes to the error queue once
 /// the in-memory tries are spent.</item>
+/// <item>A consumer failing because the host is stopping under it is not tried again: on RabbitMQ
+/// the message goes back to its queue. On the in-memory transport, which drops a nacked message, it
+/// is redelivered with MassTransit's delayed redelivery, which that transport supports
+/// natively.</item>
+/// <item>On RabbitMQ each queue is a quorum queue (replicated, it survives a node's loss), and a
+/// message delivered <see cref="BusOptions.DeliveryLimit"/> times without an answer is
+/// dead-lettered to the error queue instead of killing consumers forever.</item>
 /// </list>
 /// </summary>
 public abstract class ModuleConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
+    private readonly string _queue;
+
     protected ModuleConsumerDefinition(string module, string name)
     {
-        EndpointName = $"{module}-{name}";
+        _queue = $"{module}-{name}";
+        EndpointName = _queue;
     }
 
     protected override void ConfigureConsumer(
@@ -170,9 +198,10 @@ public abstract class ModuleConsumerDefinition<TConsumer> : ConsumerDefinition<T
         endpointConfigurator.PrefetchCount = options.PrefetchCount;
         endpointConfigurator.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
         var delta = options.RetryMinInterval;
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator)
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            endpointConfigurator.ConfigureError(error =>
+            QuorumQueues.Configure(rabbit, _queue, options.DeliveryLimit);
+            rabbit.ConfigureError(error =>
             {
                 error.UseFilter(new RequeueUnlessPermanentFilter());
                 error.UseFilter(new GenerateFaultFilter());
@@ -183,14 +212,16 @@ public abstract class ModuleConsumerDefinition<TConsumer> : ConsumerDefinition<T
         {
             endpointConfigurator.UseDelayedRedelivery(redelivery =>
             {
-                redelivery.Handle<Exception>(ConsumerFailure.IsTransient);
+                redelivery.Handle<Exception>(exception => !ConsumerFailure.IsPermanent(exception));
                 redelivery.Exponential(int.MaxValue, options.RetryMinInterval, options.RetryMaxInterval, delta);
             });
         }
 
+        // A transient failure that outlasted the tries below is tried again, until it passes.
+        endpointConfigurator.UseFilter(new TransientRetryFilter(options.RetryMaxInterval));
+        // Any failure, a few times; a stopping host is not retried.
         endpointConfigurator.UseMessageRetry(retry =>
         {
-            // A stopping host is not retried: the message goes straight back to the queue.
             retry.Handle<Exception>(exception => !ConsumerFailure.IsStopping(exception));
             retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, delta);
         });
@@ -208,6 +239,33 @@ public static class ConsumerFailure
 
     /// <summary>Only these ever reach the error queue.</summary>
     public static bool IsPermanent(Exception exception) => !IsStopping(exception) && !IsTransient(exception);
+}
+
+/// <summary>
+/// Keeps a message whose consumer met a transient failure (a busy, unreachable or full store) and
+/// tries it again every <c>interval</c>, until it passes, fails for another reason, or the host
+/// stops (the wait is cancelled, and the message goes back to its queue). The message is never
+/// handed back to the broker meanwhile, so a quorum queue counts no delivery against its limit.
+/// </summary>
+internal sealed class TransientRetryFilter(TimeSpan interval) : IFilter<ConsumeContext>
+{
+    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+    {
+        while (true)
+        {
+            try
+            {
+                await next.Send(context);
+                return;
+            }
+            catch (Exception exception) when (ConsumerFailure.IsTransient(exception) && !context.CancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(interval, context.CancellationToken);
+            }
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("retry-while-transient");
 }
 
 /// <summary>
