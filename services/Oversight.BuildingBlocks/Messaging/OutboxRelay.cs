@@ -24,7 +24,8 @@ public sealed class OutboxOptions
     /// <summary>How long one publish may wait for the broker's confirmation.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>The longest a relay waits between tries of a broker that failed; it bounds how late it publishes once the broker is back.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Tries before a row whose type or body this build cannot read is parked (a broker failure
