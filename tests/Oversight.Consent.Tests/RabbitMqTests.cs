@@ -19,6 +19,13 @@ public sealed class Received
     public ConcurrentQueue<Guid> StoppingProbes { get; } = new();
 
     public ConcurrentQueue<Oversight.Contracts.Audit.AuditCheckpointSigned> Checkpoints { get; } = new();
+
+    public ConcurrentQueue<Guid> Replayed { get; } = new();
+
+    /// <summary>While set, <see cref="ReplayProbeConsumer"/> fails as a consumer with a bug would.</summary>
+    public bool RefuseReplayProbes { get => Volatile.Read(ref _refuse); set => Volatile.Write(ref _refuse, value); }
+
+    private bool _refuse = true;
 }
 
 /// <summary>Another service's witness, as far as the broker can tell: it receives the checkpoints Consent publishes.</summary>
@@ -56,6 +63,35 @@ public sealed class StoppingProbeConsumer(Received received) : IConsumer<Stoppin
 }
 
 public sealed class StoppingProbeConsumerDefinition() : ModuleConsumerDefinition<StoppingProbeConsumer>("test", "stopping-probe");
+
+public sealed record DeliveryLimitProbe(Guid Id);
+
+/// <summary>Never reached in the test: a raw client reads its queue instead.</summary>
+public sealed class DeliveryLimitProbeConsumer : IConsumer<DeliveryLimitProbe>
+{
+    public Task Consume(ConsumeContext<DeliveryLimitProbe> context) => Task.CompletedTask;
+}
+
+public sealed class DeliveryLimitProbeConsumerDefinition() : ModuleConsumerDefinition<DeliveryLimitProbeConsumer>("test", "delivery-limit");
+
+public sealed record ReplayProbe(Guid Id);
+
+/// <summary>Fails permanently until the test "fixes the cause".</summary>
+public sealed class ReplayProbeConsumer(Received received) : IConsumer<ReplayProbe>
+{
+    public Task Consume(ConsumeContext<ReplayProbe> context)
+    {
+        if (received.RefuseReplayProbes)
+        {
+            throw new InvalidOperationException("a bug in this consumer");
+        }
+
+        received.Replayed.Enqueue(context.Message.Id);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class ReplayProbeConsumerDefinition() : ModuleConsumerDefinition<ReplayProbeConsumer>("test", "replay-probe");
 
 /// <summary>
 /// The outbox, relay and inbox against a real RabbitMQ broker. One collection, so the tests do not
@@ -321,8 +357,12 @@ public sealed class RabbitMqTests
     public async Task Queues_are_quorum_queues_and_a_message_never_answered_moves_to_the_error_queue()
     {
         var broker = RealInfrastructure.RabbitMq();
-        const string queue = "consent-organisation-registered";
-        await using (var host = await StartAsync(broker, configure: settings => settings["Oversight:Bus:DeliveryLimit"] = "2"))
+        const string queue = "test-delivery-limit";
+        // The run's other tests declare the module's queues with the default limit, for good.
+        var limit = new BusOptions().DeliveryLimit;
+        await using (var host = await ConsentTestHost.StartAsync(
+            settings => settings["Oversight:Bus:RabbitMq"] = broker,
+            services: services => services.AddBusContribution("test", bus => bus.AddConsumer<DeliveryLimitProbeConsumer, DeliveryLimitProbeConsumerDefinition>())))
         {
             await WaitForConsumersAsync(host);
         }
@@ -333,7 +373,7 @@ public sealed class RabbitMqTests
         var before = await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error");
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?>
         {
-            ["x-queue-type"] = "quorum", ["x-delivery-limit"] = 2, ["x-dead-letter-exchange"] = $"{queue}_error",
+            ["x-queue-type"] = "quorum", ["x-delivery-limit"] = limit, ["x-dead-letter-exchange"] = $"{queue}_error",
         });
 
         await channel.BasicPublishAsync("", queue, "never answered"u8.ToArray());
@@ -348,8 +388,53 @@ public sealed class RabbitMqTests
 
             return await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error") == before + 1;
         }, "the message is dead-lettered to the error queue");
-        Assert.InRange(deliveries, 2, 3);
+        Assert.InRange(deliveries, limit, limit + 1);
         Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, queue));
+    }
+
+    /// <summary>
+    /// The way back from an error queue that docs/operations.md gives: once the cause is fixed, a
+    /// shovel moves the error queue's messages to the consumer's queue and deletes itself, and they
+    /// are consumed.
+    /// </summary>
+    [Fact]
+    public async Task A_shovel_moves_a_faulted_message_back_to_its_queue_once_the_cause_is_fixed()
+    {
+        var broker = RealInfrastructure.RabbitMq();
+        await using var host = await ConsentTestHost.StartAsync(
+            settings =>
+            {
+                settings["Oversight:Bus:RabbitMq"] = broker;
+                settings["Oversight:Bus:RetryLimit"] = "1";
+                settings["Oversight:Bus:RetryMinInterval"] = "00:00:00.050";
+            },
+            services: services =>
+            {
+                services.AddSingleton<Received>();
+                services.AddBusContribution("test", bus => bus.AddConsumer<ReplayProbeConsumer, ReplayProbeConsumerDefinition>());
+            });
+        await WaitForConsumersAsync(host);
+        var received = host.Services.GetRequiredService<Received>();
+        const string queue = "test-replay-probe";
+        var probe = new ReplayProbe(Guid.NewGuid());
+
+        await host.PublishAsync(probe);
+        await ConsentTestHost.EventuallyAsync(async () => await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error") == 1, "the message is faulted");
+        received.RefuseReplayProbes = false;
+
+        var vhost = Uri.UnescapeDataString(new Uri(broker).AbsolutePath.TrimStart('/'));
+        var shovel = $$"""
+            {"src-protocol": "amqp091", "src-uri": "amqp:///{{Uri.EscapeDataString(vhost)}}", "src-queue": "{{queue}}_error", "src-delete-after": "queue-length",
+             "dest-protocol": "amqp091", "dest-uri": "amqp:///{{Uri.EscapeDataString(vhost)}}", "dest-queue": "{{queue}}"}
+            """;
+        using (var set = System.Diagnostics.Process.Start("rabbitmqctl", ["set_parameter", "-p", vhost, "shovel", $"replay-{queue}", shovel])!)
+        {
+            await set.WaitForExitAsync();
+            Assert.Equal(0, set.ExitCode);
+        }
+
+        await ConsentTestHost.EventuallyAsync(() => Task.FromResult(received.Replayed.Contains(probe.Id)), "the moved message is consumed", 30000);
+        Assert.Equal(0u, await RealInfrastructure.QueueDepthAsync(broker, $"{queue}_error"));
     }
 
     [Fact]
