@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Oversight.Contracts;
 using Oversight.Contracts.Governance;
+using static Oversight.Testing.EventHistories;
 
 namespace Oversight.Consent.Tests;
 
@@ -87,12 +88,4 @@ public sealed class EventOrderTests : IAsyncLifetime
         await using var connection = await _host.Database.OpenAsync(CancellationToken.None);
         return (await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql, parameters))!;
     }
-
-    private static IEnumerable<int[]> Permutations(int[] items) =>
-        items.Length <= 1
-            ? [items]
-            : items.SelectMany(first => Permutations(items.Where(i => i != first).ToArray()).Select(rest => (int[])[first, .. rest]));
-
-    private static T Stamped<T>(T message, long version) where T : IntegrationEvent =>
-        message with { EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Governance, Version = version };
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Oversight.Contracts;
 using Oversight.Contracts.Governance;
 using static Oversight.Exchange.Tests.ExchangeTestHost;
+using static Oversight.Testing.EventHistories;
 
 namespace Oversight.Exchange.Tests;
 
@@ -90,14 +91,6 @@ public sealed class EventOrderTests : IAsyncLifetime
     /// <summary>By the event's own type: each goes to its consumer's queue.</summary>
     private Task PublishAsync(IntegrationEvent message) =>
         _host.Services.GetRequiredService<MassTransit.IBus>().Publish(message, message.GetType());
-
-    private static IEnumerable<int[]> Permutations(int[] items) =>
-        items.Length <= 1
-            ? [items]
-            : items.SelectMany(first => Permutations(items.Where(i => i != first).ToArray()).Select(rest => (int[])[first, .. rest]));
-
-    private static T Stamped<T>(T message, long version) where T : IntegrationEvent =>
-        message with { EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Governance, Version = version };
 
     private static AllianceScopeTerms Scope() => new()
     {
