@@ -182,7 +182,7 @@ public sealed class AuditCliTests
     }
 
     /// <summary>The host on its embedded default, on free ports and a data folder of its own, with the CLI pointed at it.</summary>
-    private sealed class AuditHost : IAsyncDisposable
+    internal sealed class AuditHost : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly string _data;

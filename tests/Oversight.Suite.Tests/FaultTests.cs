@@ -119,12 +119,59 @@ public sealed class FaultTests
         Assert.Equal(200, figures.Arrived);
     }
 
+    /// <summary>
+    /// Two replicas of each service on one database each and one broker, under a burst of changes
+    /// through both Governance replicas; one replica of each killed mid-work. The survivors go on:
+    /// every acknowledged change arrives once, at the newest version, and both audit logs — appended
+    /// to and checkpointed by two replicas — still verify.
+    /// </summary>
+    [Fact]
+    public async Task Two_replicas_of_each_service_with_one_of_each_killed_mid_burst_apply_every_acknowledged_event_once()
+    {
+        await using var suite = await Suite.StartAsync();
+        var (_, governancePort) = await suite.StartReplicaAsync("governance");
+        var (_, consentPort) = await suite.StartReplicaAsync("consent");
+        var first = new Writes(suite);
+        var second = new Writes(suite, suite.OrganisationsAt(governancePort));
+        await first.RegisterAsync(0, 40);
+        await second.RegisterAsync(40, 80);
+
+        using var burst = new CancellationTokenSource();
+        var changing = new[] { first.KeepUpdatingAsync(0, 20, burst.Token), first.KeepUpdatingAsync(20, 40, burst.Token),
+            second.KeepUpdatingAsync(40, 60, burst.Token), second.KeepUpdatingAsync(60, 80, burst.Token) };
+        await Eventually.HoldsAsync(() => Task.FromResult(first.Acknowledged + second.Acknowledged >= 400), "a burst of changes is acknowledged", 120000);
+        foreach (var replica in new[] { suite.Governance, suite.Consent })
+        {
+            replica.Kill(entireProcessTree: true);
+            await replica.WaitForExitAsync();
+        }
+
+        var killedAt = DateTimeOffset.UtcNow;
+        var secondBefore = second.Acknowledged;
+        await Eventually.HoldsAsync(() => Task.FromResult(second.Acknowledged >= secondBefore + 100), "the surviving Governance replica goes on", 120000);
+        await burst.CancelAsync();
+        await Task.WhenAll(changing);
+        var drained = await suite.WhenAsync(suite.NewestVersionsAppliedAsync, "Consent holds every organisation at Governance's newest version");
+
+        var figures = await suite.FiguresAsync("two replicas of each, one of each SIGKILLed mid-burst", first, killedAt, drained, drained, second.Acknowledged);
+        Assert.InRange(figures.Arrived, figures.Expected, figures.Expected + 2);
+        foreach (var (service, port) in new[] { ("governance", governancePort), ("consent", consentPort) })
+        {
+            var (exitCode, output, error) = await AuditCliTests.AuditHost.RunCliAsync(
+                new() { [$"OVERSIGHT_{service.ToUpperInvariant()}_ADDRESS"] = $"http://127.0.0.1:{port}" },
+                "--as", "central-bank", "--kind", "regulator", "audit", "verify-log", "--service", service);
+            Assert.True(exitCode == 0, $"{service}'s log does not verify:\n{output}{error}");
+        }
+    }
+
     /// <summary>What a fault test reports.</summary>
     internal sealed record Figures(string Fault, int Expected, int Arrived, int OnTheWire, int Twice, double? ConsumingAfterSeconds, double DrainedAfterSeconds);
 
-    /// <summary>Writes through Governance's RPCs; counts what Governance acknowledged.</summary>
-    private sealed class Writes(Suite suite)
+    /// <summary>Writes through Governance's RPCs (the first replica's, unless given another's); counts what Governance acknowledged.</summary>
+    private sealed class Writes(Suite suite, OrganisationService.OrganisationServiceClient? replica = null)
     {
+        private readonly OrganisationService.OrganisationServiceClient _organisations = replica ?? suite.Organisations;
+
         private int _acknowledged;
 
         public int Acknowledged => _acknowledged;
@@ -134,7 +181,7 @@ public sealed class FaultTests
             for (var i = from; i < to; i++)
             {
                 var id = Suite.OrganisationId(i);
-                await suite.Organisations.RegisterOrganisationAsync(new RegisterOrganisationRequest
+                await _organisations.RegisterOrganisationAsync(new RegisterOrganisationRequest
                 {
                     RequestId = id, OrganisationId = id, Kind = OrganisationKind.Platform, Name = $"Fault {i}", Jurisdiction = "CN",
                 });
@@ -151,7 +198,7 @@ public sealed class FaultTests
                 {
                     try
                     {
-                        await suite.Organisations.UpdateOrganisationAsync(new UpdateOrganisationRequest
+                        await _organisations.UpdateOrganisationAsync(new UpdateOrganisationRequest
                         {
                             RequestId = $"{Suite.OrganisationId(i)}-{round}", OrganisationId = Suite.OrganisationId(i), Name = $"Fault {i} round {round}", Jurisdiction = "CN",
                         }, cancellationToken: stop);
@@ -172,7 +219,8 @@ public sealed class FaultTests
         private readonly string _root = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
         private readonly int _governancePort = RealInfrastructure.FreePort();
         private readonly string _wire = $"fault-wire-{Guid.NewGuid():N}";
-        private GrpcChannel? _channel;
+        private readonly List<GrpcChannel> _channels = [];
+        private readonly List<Process> _replicas = [];
 
         private Suite(BrokerNode broker) => Broker = broker;
 
@@ -196,15 +244,31 @@ public sealed class FaultTests
             await suite.WatchTheWireAsync();
             await suite.StartConsentAsync();
             await suite.StartGovernanceAsync();
-            var tokens = new TokenIssuer(new AuthOptions(), TimeProvider.System);
-            var operatorToken = tokens.Mint("operator", "operator");
-            suite._channel = GrpcChannel.ForAddress($"http://127.0.0.1:{suite._governancePort}");
-            suite.Organisations = new OrganisationService.OrganisationServiceClient(suite._channel.Intercept(metadata =>
+            suite.Organisations = suite.OrganisationsAt(suite._governancePort);
+            return suite;
+        }
+
+        /// <summary>The operator's client of the Governance replica listening on <paramref name="port"/>.</summary>
+        public OrganisationService.OrganisationServiceClient OrganisationsAt(int port)
+        {
+            var operatorToken = new TokenIssuer(new AuthOptions(), TimeProvider.System).Mint("operator", "operator");
+            var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            _channels.Add(channel);
+            return new OrganisationService.OrganisationServiceClient(channel.Intercept(metadata =>
             {
                 metadata.Add("Authorization", $"Bearer {operatorToken}");
                 return metadata;
             }));
-            return suite;
+        }
+
+        /// <summary>Another replica of <paramref name="service"/> on the same database and broker; its gRPC port.</summary>
+        public async Task<(Process Process, int Port)> StartReplicaAsync(string service)
+        {
+            var port = RealInfrastructure.FreePort();
+            var module = char.ToUpperInvariant(service[0]) + service[1..];
+            var process = await StartHostAsync("--services", service, "--data", Path.Combine(_root, service), $"--Oversight:{module}:Port={port}");
+            _replicas.Add(process);
+            return (process, port);
         }
 
         public async Task<DateTimeOffset> StartConsentAsync()
@@ -258,7 +322,7 @@ public sealed class FaultTests
         public async Task<uint> QueueDepthAsync() => await RealInfrastructure.QueueDepthAsync(Broker.Uri, ConsumerQueue);
 
         /// <summary>Reads every message the test's own queue saw, and reports.</summary>
-        public async Task<Figures> FiguresAsync(string fault, Writes writes, DateTimeOffset from, DateTimeOffset consuming, DateTimeOffset drained)
+        public async Task<Figures> FiguresAsync(string fault, Writes writes, DateTimeOffset from, DateTimeOffset consuming, DateTimeOffset drained, int alsoAcknowledged = 0)
         {
             var ids = new List<string>();
             var factory = new ConnectionFactory { Uri = new Uri(Broker.Uri) };
@@ -275,7 +339,7 @@ public sealed class FaultTests
             var arrived = (int)await ConsentScalarAsync(
                 "SELECT COUNT(*) FROM inbox_message WHERE consumer IN ('OrganisationRegisteredConsumer', 'OrganisationUpdatedConsumer')");
             var figures = new Figures(
-                fault, Expected: writes.Acknowledged, Arrived: arrived, OnTheWire: ids.Count, Twice: ids.Count - ids.Distinct().Count(),
+                fault, Expected: writes.Acknowledged + alsoAcknowledged, Arrived: arrived, OnTheWire: ids.Count, Twice: ids.Count - ids.Distinct().Count(),
                 ConsumingAfterSeconds: consuming == drained ? null : (consuming - from).TotalSeconds, DrainedAfterSeconds: (drained - from).TotalSeconds);
             var line = JsonSerializer.Serialize(figures);
             TestContext.Current.TestOutputHelper?.WriteLine(line);
@@ -289,8 +353,12 @@ public sealed class FaultTests
 
         public async ValueTask DisposeAsync()
         {
-            _channel?.Dispose();
-            foreach (var process in new[] { Governance, Consent })
+            foreach (var channel in _channels)
+            {
+                channel.Dispose();
+            }
+
+            foreach (var process in new[] { Governance, Consent }.Concat(_replicas))
             {
                 if (process is { HasExited: false })
                 {
