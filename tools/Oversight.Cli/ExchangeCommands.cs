@@ -133,7 +133,7 @@ internal static class ExchangeCommands
             var path = parse.GetRequiredValue(file);
             if (RecordFiles.FormatOf(path) is not { } format)
             {
-                await Console.Error.WriteLineAsync($"error: {path}: write records to a .csv or .jsonl file (the extension says which).");
+                await Console.Error.WriteLineAsync(RecordFiles.UnknownFormat(path));
                 return 1;
             }
 
@@ -325,7 +325,7 @@ internal static class ExchangeCommands
             var path = parse.GetRequiredValue(output);
             if (RecordFiles.FormatOf(path) is not { } format)
             {
-                await Console.Error.WriteLineAsync($"error: --out {path}: write the records to a .csv or .jsonl file (the extension says which).");
+                await Console.Error.WriteLineAsync(RecordFiles.UnknownFormat($"--out {path}"));
                 return 1;
             }
 

@@ -40,6 +40,9 @@ internal static class RecordFiles
         _ => null,
     };
 
+    /// <summary>The error for a records file whose extension names neither format; <paramref name="file"/> as the user gave it.</summary>
+    public static string UnknownFormat(string file) => $"error: {file}: a records file is .csv or .jsonl (the extension says which).";
+
     /// <summary>The records of an upload file, in file order; lazily, a record at a time.</summary>
     public static IEnumerable<FileRecord> Read(TextReader reader, RecordFormat format) =>
         format == RecordFormat.Csv ? ReadCsv(reader) : ReadJsonLines(reader);
