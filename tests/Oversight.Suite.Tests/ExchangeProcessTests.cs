@@ -28,39 +28,140 @@ public sealed class ExchangeProcessTests
     [Fact]
     public async Task Consent_killed_mid_delivery_stops_it_and_the_resumed_delivery_sends_every_allowed_record_once()
     {
-        var broker = RealInfrastructure.RabbitMq();
-        var root = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
-        var (consentData, exchangeData) = (Path.Combine(root, "consent"), Path.Combine(root, "exchange"));
-        var (consentPort, exchangePort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort());
-        var tokens = new TokenIssuer(new AuthOptions(), TimeProvider.System);
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-            rabbit.Host(new UriBuilder(new Uri(broker)) { Scheme = "rabbitmq", UserName = "", Password = "" }.Uri, host =>
-            {
-                host.Username("guest");
-                host.Password("guest");
-            }));
-        await bus.StartAsync();
-        Process? consent = null;
-        Process? exchange = null;
-        try
+        await using var pair = await Pair.StartAsync();
+        var requestId = await ArrangeAsync(pair);
+
+        // Two pages read, then Consent is killed: the stream ends UNAVAILABLE, the delivery is stopped.
+        var (received, lastToken, deliveryId, failure) = await pair.FetchUntilKilledAsync(requestId, () => pair.Consent);
+        Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+        Assert.True(received.Count < 100, "the whole delivery left although Consent was killed");
+        var stopped = (await pair.Deliveries.GetDeliveryAsync(new E.GetDeliveryRequest { DeliveryId = deliveryId }, pair.Bureau)).Delivery;
+        Assert.Equal(E.DeliveryState.Stopped, stopped.State);
+
+        // Consent back on its data: the delivery resumes after the last page received.
+        await pair.StartConsentAsync();
+        received.AddRange(await pair.ResumeAsync(lastToken, "the delivery resumes once Consent answers again"));
+
+        Assert.Equal(100, received.Count);
+        Assert.Equal(100, received.Select(r => r.RecordKey).Distinct().Count());
+        Assert.All(received, r => Assert.NotEqual("person-10", r.Subject));
+        Assert.All(received, r => Assert.NotEqual("person-11", r.Subject));
+    }
+
+    /// <summary>
+    /// Exchange itself killed in the middle of a delivery stream: restarted on its data, the delivery
+    /// resumes from the last token received, every allowed record has arrived exactly once, and
+    /// Exchange's audit log, which recorded the delivery's pages up to the kill, still verifies.
+    /// </summary>
+    [Fact]
+    public async Task Exchange_killed_mid_delivery_resumes_from_the_token_and_its_audit_log_still_verifies()
+    {
+        await using var pair = await Pair.StartAsync();
+        var requestId = await ArrangeAsync(pair);
+
+        var (received, lastToken, _, _) = await pair.FetchUntilKilledAsync(requestId, () => pair.Exchange);
+        Assert.True(received.Count < 100, "the whole delivery left before Exchange was killed");
+
+        await pair.StartExchangeAsync();
+        received.AddRange(await pair.ResumeAsync(lastToken, "the delivery resumes once Exchange is back"));
+
+        Assert.Equal(100, received.Count);
+        Assert.Equal(100, received.Select(r => r.RecordKey).Distinct().Count());
+        var (exitCode, output, error) = await AuditCliTests.AuditHost.RunCliAsync(
+            new() { ["OVERSIGHT_EXCHANGE_ADDRESS"] = $"http://127.0.0.1:{pair.ExchangePort}" },
+            "--as", "central-bank", "--kind", "regulator", "audit", "verify-log", "--service", "exchange");
+        Assert.True(exitCode == 0, $"Exchange's log does not verify:\n{output}{error}");
+    }
+
+    /// <summary>Consent and Exchange as two processes on the broker, each on a data folder of its own, and a bus standing in for Governance.</summary>
+    private sealed class Pair : IAsyncDisposable
+    {
+        private readonly string _root = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
+        private readonly int _consentPort = HostProcessTests.FreePort();
+        private readonly TokenIssuer _tokens = new(new AuthOptions(), TimeProvider.System);
+        private GrpcChannel _consentChannel = null!;
+        private GrpcChannel _exchangeChannel = null!;
+
+        private Pair(string broker, IBusControl bus) => (Broker, Bus) = (broker, bus);
+
+        public string Broker { get; }
+
+        public IBusControl Bus { get; }
+
+        public int ExchangePort { get; } = HostProcessTests.FreePort();
+
+        public Process Consent { get; private set; } = null!;
+
+        public Process Exchange { get; private set; } = null!;
+
+        public Metadata Platform => Bearer(ExchangeProcessTests.Platform, "platform");
+
+        public Metadata Bureau => Bearer(ExchangeProcessTests.Bureau, "institution");
+
+        public C.ConsentService.ConsentServiceClient Consents => new(_consentChannel);
+
+        public E.CatalogService.CatalogServiceClient Catalog => new(_exchangeChannel);
+
+        public E.VaultService.VaultServiceClient Vault => new(_exchangeChannel);
+
+        public E.DataRequestService.DataRequestServiceClient Requests => new(_exchangeChannel);
+
+        public E.DeliveryService.DeliveryServiceClient Deliveries => new(_exchangeChannel);
+
+        public static async Task<Pair> StartAsync()
         {
-            consent = await StartAsync(ConsentArguments(broker, consentData, consentPort));
-            exchange = await StartAsync(ExchangeArguments(broker, exchangeData, exchangePort, consentPort));
-            using var consentChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
-            using var exchangeChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{exchangePort}");
-            var platform = new Metadata { { "Authorization", $"Bearer {tokens.Mint(Platform, "platform")}" } };
-            var bureau = new Metadata { { "Authorization", $"Bearer {tokens.Mint(Bureau, "institution")}" } };
+            var broker = RealInfrastructure.RabbitMq();
+            var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
+                rabbit.Host(new UriBuilder(new Uri(broker)) { Scheme = "rabbitmq", UserName = "", Password = "" }.Uri, host =>
+                {
+                    host.Username("guest");
+                    host.Password("guest");
+                }));
+            await bus.StartAsync();
+            var pair = new Pair(broker, bus);
+            await pair.StartConsentAsync();
+            await pair.StartExchangeAsync();
+            pair._consentChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{pair._consentPort}");
+            pair._exchangeChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{pair.ExchangePort}");
+            return pair;
+        }
 
-            var requestId = await ArrangeAsync(bus, broker, consentChannel, exchangeChannel, platform, bureau);
+        /// <summary>Starts Consent, again on its data once it was killed.</summary>
+        public async Task StartConsentAsync()
+        {
+            Consent?.Dispose();
+            Consent = await ExchangeProcessTests.StartAsync(
+            [
+                "--services", "consent", "--data", Path.Combine(_root, "consent"), $"--Oversight:Bus:RabbitMq={Broker}", "--Oversight:AllowDevelopmentKeys=true",
+                $"--Oversight:Consent:Port={_consentPort}", $"--Oversight:HealthPort={HostProcessTests.FreePort()}",
+                $"--Oversight:Consent:SeedOrganisations:0:Id={ExchangeProcessTests.Platform}", "--Oversight:Consent:SeedOrganisations:0:Kind=platform",
+                $"--Oversight:Consent:SeedOrganisations:0:Name={ExchangeProcessTests.Platform}", "--Oversight:Consent:SeedOrganisations:0:Jurisdiction=CN",
+                $"--Oversight:Consent:SeedOrganisations:1:Id={ExchangeProcessTests.Bureau}", "--Oversight:Consent:SeedOrganisations:1:Kind=institution",
+                $"--Oversight:Consent:SeedOrganisations:1:Name={ExchangeProcessTests.Bureau}", "--Oversight:Consent:SeedOrganisations:1:Jurisdiction=CN",
+            ]);
+        }
 
-            // Two pages read, then Consent is killed: the stream ends UNAVAILABLE, the delivery is stopped.
-            var deliveries = new E.DeliveryService.DeliveryServiceClient(exchangeChannel);
+        /// <summary>Starts Exchange, again on its data once it was killed.</summary>
+        public async Task StartExchangeAsync()
+        {
+            Exchange?.Dispose();
+            Exchange = await ExchangeProcessTests.StartAsync(
+            [
+                "--services", "exchange", "--data", Path.Combine(_root, "exchange"), $"--Oversight:Bus:RabbitMq={Broker}", "--Oversight:AllowDevelopmentKeys=true",
+                $"--Oversight:Exchange:Port={ExchangePort}", $"--Oversight:HealthPort={HostProcessTests.FreePort()}",
+                $"--Oversight:Exchange:Consent:Address=http://127.0.0.1:{_consentPort}", "--Oversight:Exchange:Consent:CheckDeadline=00:00:03",
+            ]);
+        }
+
+        /// <summary>Fetches the request's delivery two pages at a time and kills <paramref name="victim"/> after the second; what arrived, and how the stream ended.</summary>
+        public async Task<(List<E.DeliveredRecord> Received, string LastToken, string DeliveryId, RpcException Failure)> FetchUntilKilledAsync(string requestId, Func<Process> victim)
+        {
             var received = new List<E.DeliveredRecord>();
             var lastToken = "";
             var deliveryId = "";
             var failure = await Assert.ThrowsAsync<RpcException>(async () =>
             {
-                using var call = deliveries.FetchDelivery(new E.FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 }, bureau);
+                using var call = Deliveries.FetchDelivery(new E.FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 }, Bureau);
                 var pages = 0;
                 await foreach (var message in call.ResponseStream.ReadAllAsync())
                 {
@@ -75,48 +176,46 @@ public sealed class ExchangeProcessTests
                         lastToken = page.ResumeToken;
                         if (++pages == 2)
                         {
-                            consent.Kill(entireProcessTree: true);
-                            await consent.WaitForExitAsync();
+                            var process = victim();
+                            process.Kill(entireProcessTree: true);
+                            await process.WaitForExitAsync();
                         }
                     }
                 }
             });
-            Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
-            Assert.True(received.Count < 100, "the whole delivery left although Consent was killed");
-            var stopped = (await deliveries.GetDeliveryAsync(new E.GetDeliveryRequest { DeliveryId = deliveryId }, bureau)).Delivery;
-            Assert.Equal(E.DeliveryState.Stopped, stopped.State);
+            return (received, lastToken, deliveryId, failure);
+        }
 
-            // Consent back on its data: the delivery resumes after the last page received.
-            consent.Dispose();
-            consent = await StartAsync(ConsentArguments(broker, consentData, consentPort));
+        /// <summary>Resumes the delivery from <paramref name="token"/> until it answers; the records that came.</summary>
+        public async Task<List<E.DeliveredRecord>> ResumeAsync(string token, string what)
+        {
+            var rest = new List<E.DeliveredRecord>();
             await Eventually.HoldsAsync(async () =>
             {
+                rest.Clear();
                 try
                 {
-                    using var call = deliveries.FetchDelivery(new E.FetchDeliveryRequest { ResumeToken = lastToken, PageSize = 10 }, bureau);
-                    var rest = new List<E.DeliveredRecord>();
+                    using var call = Deliveries.FetchDelivery(new E.FetchDeliveryRequest { ResumeToken = token, PageSize = 10 }, Bureau);
                     await foreach (var message in call.ResponseStream.ReadAllAsync())
                     {
                         rest.AddRange(message.Page?.Records ?? []);
                     }
 
-                    received.AddRange(rest);
                     return true;
                 }
                 catch (RpcException exception) when (exception.StatusCode == StatusCode.Unavailable)
                 {
                     return false;
                 }
-            }, "the delivery resumes once Consent answers again", 60000);
-
-            Assert.Equal(100, received.Count);
-            Assert.Equal(100, received.Select(r => r.RecordKey).Distinct().Count());
-            Assert.All(received, r => Assert.NotEqual("person-10", r.Subject));
-            Assert.All(received, r => Assert.NotEqual("person-11", r.Subject));
+            }, what, 60000);
+            return rest;
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
-            foreach (var process in new[] { exchange, consent })
+            _consentChannel?.Dispose();
+            _exchangeChannel?.Dispose();
+            foreach (var process in new[] { Exchange, Consent })
             {
                 if (process is { HasExited: false })
                 {
@@ -127,129 +226,28 @@ public sealed class ExchangeProcessTests
                 process?.Dispose();
             }
 
-            await bus.StopAsync();
+            await Bus.StopAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(root, recursive: true);
+            Directory.Delete(_root, recursive: true);
         }
-    }
 
-    /// <summary>
-    /// Exchange itself killed in the middle of a delivery stream: restarted on its data, the delivery
-    /// resumes from the last token received, every allowed record has arrived exactly once, and
-    /// Exchange's audit log, which recorded the delivery's pages up to the kill, still verifies.
-    /// </summary>
-    [Fact]
-    public async Task Exchange_killed_mid_delivery_resumes_from_the_token_and_its_audit_log_still_verifies()
-    {
-        var broker = RealInfrastructure.RabbitMq();
-        var root = Path.Combine(Path.GetTempPath(), "oversight-host-tests", Guid.NewGuid().ToString("N"));
-        var (consentData, exchangeData) = (Path.Combine(root, "consent"), Path.Combine(root, "exchange"));
-        var (consentPort, exchangePort) = (HostProcessTests.FreePort(), HostProcessTests.FreePort());
-        var tokens = new TokenIssuer(new AuthOptions(), TimeProvider.System);
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-            rabbit.Host(new UriBuilder(new Uri(broker)) { Scheme = "rabbitmq", UserName = "", Password = "" }.Uri, host =>
-            {
-                host.Username("guest");
-                host.Password("guest");
-            }));
-        await bus.StartAsync();
-        Process? consent = null;
-        Process? exchange = null;
-        try
-        {
-            consent = await StartAsync(ConsentArguments(broker, consentData, consentPort));
-            exchange = await StartAsync(ExchangeArguments(broker, exchangeData, exchangePort, consentPort));
-            using var consentChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{consentPort}");
-            using var exchangeChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{exchangePort}");
-            var platform = new Metadata { { "Authorization", $"Bearer {tokens.Mint(Platform, "platform")}" } };
-            var bureau = new Metadata { { "Authorization", $"Bearer {tokens.Mint(Bureau, "institution")}" } };
-            var requestId = await ArrangeAsync(bus, broker, consentChannel, exchangeChannel, platform, bureau);
-
-            var deliveries = new E.DeliveryService.DeliveryServiceClient(exchangeChannel);
-            var received = new List<E.DeliveredRecord>();
-            var lastToken = "";
-            var killed = exchange;
-            await Assert.ThrowsAsync<RpcException>(async () =>
-            {
-                using var call = deliveries.FetchDelivery(new E.FetchDeliveryRequest { DataRequestId = requestId, PageSize = 10 }, bureau);
-                var pages = 0;
-                await foreach (var message in call.ResponseStream.ReadAllAsync())
-                {
-                    if (message.Page is { } page)
-                    {
-                        received.AddRange(page.Records);
-                        lastToken = page.ResumeToken;
-                        if (++pages == 2)
-                        {
-                            killed.Kill(entireProcessTree: true);
-                            await killed.WaitForExitAsync();
-                        }
-                    }
-                }
-            });
-            Assert.True(received.Count < 100, "the whole delivery left before Exchange was killed");
-
-            exchange.Dispose();
-            exchange = await StartAsync(ExchangeArguments(broker, exchangeData, exchangePort, consentPort));
-            await Eventually.HoldsAsync(async () =>
-            {
-                try
-                {
-                    using var call = deliveries.FetchDelivery(new E.FetchDeliveryRequest { ResumeToken = lastToken, PageSize = 10 }, bureau);
-                    var rest = new List<E.DeliveredRecord>();
-                    await foreach (var message in call.ResponseStream.ReadAllAsync())
-                    {
-                        rest.AddRange(message.Page?.Records ?? []);
-                    }
-
-                    received.AddRange(rest);
-                    return true;
-                }
-                catch (RpcException exception) when (exception.StatusCode == StatusCode.Unavailable)
-                {
-                    return false;
-                }
-            }, "the delivery resumes once Exchange is back", 60000);
-
-            Assert.Equal(100, received.Count);
-            Assert.Equal(100, received.Select(r => r.RecordKey).Distinct().Count());
-            var (exitCode, output, error) = await AuditCliTests.AuditHost.RunCliAsync(
-                new() { ["OVERSIGHT_EXCHANGE_ADDRESS"] = $"http://127.0.0.1:{exchangePort}" },
-                "--as", "central-bank", "--kind", "regulator", "audit", "verify-log", "--service", "exchange");
-            Assert.True(exitCode == 0, $"Exchange's log does not verify:\n{output}{error}");
-        }
-        finally
-        {
-            foreach (var process in new[] { exchange, consent })
-            {
-                if (process is { HasExited: false })
-                {
-                    process.Kill(entireProcessTree: true);
-                    await process.WaitForExitAsync();
-                }
-
-                process?.Dispose();
-            }
-
-            await bus.StopAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(root, recursive: true);
-        }
+        private Metadata Bearer(string organisation, string kind) => new() { { "Authorization", $"Bearer {_tokens.Mint(organisation, kind)}" } };
     }
 
     /// <summary>
     /// ShopWave's dataset of 120 records of 12 subjects, 10 of whom consent, and the bureau's request
     /// approved under an alliance Governance announced on the broker: its id.
     /// </summary>
-    private static async Task<string> ArrangeAsync(IBus bus, string broker, GrpcChannel consentChannel, GrpcChannel exchangeChannel, Metadata platform, Metadata bureau)
+    private static async Task<string> ArrangeAsync(Pair pair)
     {
+        var (platform, bureau) = (pair.Platform, pair.Bureau);
         // ShopWave's dataset, 120 records of 12 subjects; 10 of them consent.
-        var dataset = (await new E.CatalogService.CatalogServiceClient(exchangeChannel).PublishDatasetAsync(new E.PublishDatasetRequest
+        var dataset = (await pair.Catalog.PublishDatasetAsync(new E.PublishDatasetRequest
         {
             RequestId = "dataset", Name = "Card transactions", DataCategory = "user.financial.transactions",
             Fields = { new E.DatasetField { Name = "amount", Type = E.FieldType.Decimal, Sensitivity = E.FieldSensitivity.Sensitive, Required = true } },
         }, platform)).Dataset;
-        using (var upload = new E.VaultService.VaultServiceClient(exchangeChannel).UploadRecords(platform))
+        using (var upload = pair.Vault.UploadRecords(platform))
         {
             await upload.RequestStream.WriteAsync(new E.UploadRecordsRequest
             {
@@ -267,15 +265,15 @@ public sealed class ExchangeProcessTests
             Assert.Equal(120, (await upload.ResponseAsync).Upload.Accepted);
         }
 
-        var consents = new C.ConsentService.ConsentServiceClient(consentChannel);
+        var consents = pair.Consents;
         for (var s = 0; s < 10; s++)
         {
             await consents.GrantConsentAsync(Grant($"person-{s}"), platform);
         }
 
         // Governance's announcement of the alliance, on the broker.
-        await WaitForQueueAsync(broker, "exchange-alliance-activated");
-        await bus.Publish(new AllianceActivated
+        await WaitForQueueAsync(pair.Broker, "exchange-alliance-activated");
+        await pair.Bus.Publish(new AllianceActivated
         {
             EventId = Guid.NewGuid(), OccurredAt = DateTimeOffset.UtcNow, Producer = Producers.Governance, Version = 1,
             AllianceId = Guid.NewGuid().ToString("D"), InstitutionId = Bureau,
@@ -285,7 +283,7 @@ public sealed class ExchangeProcessTests
                 ValidFrom = DateTimeOffset.UtcNow.AddDays(-1), ValidUntil = DateTimeOffset.UtcNow.AddDays(30),
             },
         });
-        var requests = new E.DataRequestService.DataRequestServiceClient(exchangeChannel);
+        var requests = pair.Requests;
         string? requestId = null;
         await Eventually.HoldsAsync(async () =>
         {
@@ -298,23 +296,6 @@ public sealed class ExchangeProcessTests
         }, "Exchange knows the alliance from the broker", 60000);
         return requestId!;
     }
-
-    private static string[] ExchangeArguments(string broker, string data, int port, int consentPort) =>
-    [
-        "--services", "exchange", "--data", data, $"--Oversight:Bus:RabbitMq={broker}", "--Oversight:AllowDevelopmentKeys=true",
-        $"--Oversight:Exchange:Port={port}", $"--Oversight:HealthPort={HostProcessTests.FreePort()}",
-        $"--Oversight:Exchange:Consent:Address=http://127.0.0.1:{consentPort}", "--Oversight:Exchange:Consent:CheckDeadline=00:00:03",
-    ];
-
-    private static string[] ConsentArguments(string broker, string data, int port) =>
-    [
-        "--services", "consent", "--data", data, $"--Oversight:Bus:RabbitMq={broker}", "--Oversight:AllowDevelopmentKeys=true",
-        $"--Oversight:Consent:Port={port}", $"--Oversight:HealthPort={HostProcessTests.FreePort()}",
-        $"--Oversight:Consent:SeedOrganisations:0:Id={Platform}", "--Oversight:Consent:SeedOrganisations:0:Kind=platform",
-        $"--Oversight:Consent:SeedOrganisations:0:Name={Platform}", "--Oversight:Consent:SeedOrganisations:0:Jurisdiction=CN",
-        $"--Oversight:Consent:SeedOrganisations:1:Id={Bureau}", "--Oversight:Consent:SeedOrganisations:1:Kind=institution",
-        $"--Oversight:Consent:SeedOrganisations:1:Name={Bureau}", "--Oversight:Consent:SeedOrganisations:1:Jurisdiction=CN",
-    ];
 
     private static async Task<Process> StartAsync(params string[] arguments)
     {
